@@ -1,0 +1,55 @@
+// What every Osprey batch tool shares: the common flags (declared once), the error ->
+// exit-code policy, interrupt cleanup, and the JSON-lines output sink.
+//
+// Exit codes: 0 every input answered; 1 some inputs failed (each named on stderr, the
+// others still answered); 2 usage, config or model error.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "io/atomic_file.hpp"
+
+namespace osprey {
+
+struct CommonOptions {
+  std::string model;
+  std::string weights;
+  std::vector<std::string> inputs;
+  bool recursive = false;
+  int threads = 0;
+  int batch = 1;
+  std::string output;
+  bool progress = true;
+};
+
+void add_common_flags(CLI::App& app, CommonOptions& options);
+
+// Runs a tool's body and maps what escapes it to the exit-code policy; installs signal
+// handlers that delete half-written outputs.
+int run_tool(const char* tool, int argc, char** argv, CLI::App& app, const std::function<int()>& body);
+
+// Where the JSON lines go: stdout, or a file written atomically (committed at the end).
+class JsonLines {
+ public:
+  explicit JsonLines(const std::string& path);
+  void write(const nlohmann::ordered_json& line);
+  void commit();
+
+ private:
+  std::unique_ptr<AtomicFile> file_;
+  std::ostream* out_;
+};
+
+// Reports one failed input: a line on stderr and an error object in the JSON stream.
+void report_input_error(const char* tool, JsonLines& out, const std::string& image, const std::string& message);
+
+// Milliseconds rounded to 0.01, for the "ms" fields.
+double round_ms(double ms);
+
+}  // namespace osprey

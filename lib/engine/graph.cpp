@@ -1,0 +1,95 @@
+#include "engine/graph.hpp"
+
+#include "core/error.hpp"
+
+namespace osprey {
+
+const char* op_name(Op op) {
+  switch (op) {
+    case Op::Input: return "input";
+    case Op::Conv: return "conv";
+    case Op::Pool: return "pool";
+    case Op::AdaptiveAvgPool: return "adaptive_avg_pool";
+    case Op::InnerProduct: return "linear";
+    case Op::BatchNorm: return "batch_norm";
+    case Op::LRN: return "lrn";
+    case Op::Activation: return "activation";
+    case Op::Softmax: return "softmax";
+    case Op::Concat: return "concat";
+    case Op::Add: return "add";
+    case Op::Mul: return "mul";
+    case Op::Flatten: return "flatten";
+    case Op::Identity: return "identity";
+  }
+  return "?";
+}
+
+const char* act_name(ActKind kind) {
+  switch (kind) {
+    case ActKind::Relu: return "relu";
+    case ActKind::LeakyRelu: return "leaky_relu";
+    case ActKind::Relu6: return "relu6";
+    case ActKind::Clip: return "clip";
+    case ActKind::Tanh: return "tanh";
+    case ActKind::Sigmoid: return "sigmoid";
+    case ActKind::HardSwish: return "hardswish";
+    case ActKind::SiLU: return "silu";
+  }
+  return "?";
+}
+
+bool Node::has_tensor(const std::string& role) const {
+  for (const auto& t : tensors)
+    if (t.role == role) return true;
+  return false;
+}
+
+Tensor* Node::find_tensor(const std::string& role) {
+  for (auto& t : tensors)
+    if (t.role == role) return &t.value;
+  return nullptr;
+}
+
+const Tensor& Node::tensor(const std::string& role) const {
+  for (const auto& t : tensors) {
+    if (t.role != role) continue;
+    if (t.value.empty()) throw ModelError(cat("layer '", name, "': tensor '", t.key, "' has no data (weights not loaded)"));
+    return t.value;
+  }
+  throw ModelError(cat("layer '", name, "' has no '", role, "' tensor"));
+}
+
+int Graph::add(Node node) {
+  const int id = static_cast<int>(nodes.size());
+  for (int in : node.inputs)
+    if (in < 0 || in >= id) throw ModelError(cat("layer '", node.name, "' reads value ", in, " which is not defined before it"));
+  if (node.op == Op::Input) inputs.push_back(id);
+  nodes.push_back(std::move(node));
+  return id;
+}
+
+void Graph::replace_uses(int from, int to) {
+  for (auto& n : nodes)
+    for (int& in : n.inputs)
+      if (in == from) in = to;
+  for (int& out : outputs)
+    if (out == from) out = to;
+}
+
+int Graph::use_count(int id) const {
+  int uses = 0;
+  for (const auto& n : nodes) {
+    if (n.dead) continue;
+    for (int in : n.inputs) uses += (in == id);
+  }
+  for (int out : outputs) uses += (out == id);
+  return uses;
+}
+
+int Graph::live_node_count() const {
+  int count = 0;
+  for (const auto& n : nodes) count += !n.dead;
+  return count;
+}
+
+}  // namespace osprey

@@ -1,0 +1,48 @@
+// Convolution: groups, stride, padding (asymmetric allowed), dilation, bias, fused
+// post-ops. Source, weights and destination layouts are left to oneDNN ("any"), which
+// picks blocked layouts; weights are reordered once here, at plan time.
+#include <algorithm>
+
+#include "engine/plan.hpp"
+
+namespace osprey {
+
+using dnnl::memory;
+
+void plan_conv(Plan& plan, const Node& node, int id) {
+  const auto& p = node.get<ConvParams>();
+  const Shape& in = plan.shape(node.inputs[0]);
+  const Shape& out = plan.shape(id);
+  const memory::dim groups = p.groups;
+  const memory::dims wdims = groups > 1
+      ? memory::dims{groups, p.out_channels / groups, in[1] / groups, p.kernel[0], p.kernel[1]}
+      : memory::dims{p.out_channels, in[1], p.kernel[0], p.kernel[1]};
+  const memory::dims bdims{p.out_channels};
+
+  const auto src_md = any_desc(to_dims(in));
+  const auto dst_md = any_desc(to_dims(out));
+  const auto wei_md = any_desc(wdims);
+  const memory::dims strides{p.stride[0], p.stride[1]};
+  const memory::dims dilates{p.dilation[0] - 1, p.dilation[1] - 1};
+  const memory::dims pad_l{p.pad[0], p.pad[1]};
+  const memory::dims pad_r{p.pad[2], p.pad[3]};
+
+  auto desc = p.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                       src_md, wei_md, any_desc(bdims), dst_md, strides, dilates, pad_l, pad_r)
+                     : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                                       src_md, wei_md, dst_md, strides, dilates, pad_l, pad_r);
+  dnnl::convolution_forward::primitive_desc pd(desc, post_op_attr(node), plan.engine());
+
+  std::unordered_map<int, memory> args;
+  args[DNNL_ARG_SRC] = plan.to_layout(plan.value(node.inputs[0]), pd.src_desc(), node.name);
+  args[DNNL_ARG_WEIGHTS] = plan.weights(node.tensor("weight"), wdims, pd.weights_desc());
+  if (p.bias) args[DNNL_ARG_BIAS] = plan.weights(node.tensor("bias"), bdims, pd.bias_desc());
+
+  const bool has_sum = std::any_of(node.post_ops.begin(), node.post_ops.end(), [](const PostOp& po) { return po.kind == PostOp::Sum; });
+  memory dst = has_sum ? sum_destination(plan, node, id, pd.dst_desc()) : plan.new_memory(pd.dst_desc());
+  args[DNNL_ARG_DST] = dst;
+  plan.add_step(node.name, dnnl::convolution_forward(pd), std::move(args), "convolution", pd.impl_info_str());
+  plan.set_value(id, dst);
+}
+
+}  // namespace osprey

@@ -1,0 +1,180 @@
+#include "engine/plan.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <omp.h>
+
+#include "core/error.hpp"
+#include "engine/shapes.hpp"
+
+namespace osprey {
+
+using dnnl::memory;
+
+memory::dims to_dims(const Shape& shape) { return memory::dims(shape.begin(), shape.end()); }
+
+memory::desc plain_desc(const memory::dims& dims) {
+  memory::dims strides(dims.size(), 1);
+  for (int i = static_cast<int>(dims.size()) - 2; i >= 0; --i) strides[i] = strides[i + 1] * dims[i + 1];
+  return memory::desc(dims, memory::data_type::f32, strides);
+}
+
+memory::desc any_desc(const memory::dims& dims) {
+  return memory::desc(dims, memory::data_type::f32, memory::format_tag::any);
+}
+
+dnnl::algorithm eltwise_algorithm(ActKind kind) {
+  switch (kind) {
+    case ActKind::Relu:
+    case ActKind::LeakyRelu: return dnnl::algorithm::eltwise_relu;
+    case ActKind::Relu6:
+    case ActKind::Clip: return dnnl::algorithm::eltwise_clip_v2;
+    case ActKind::Tanh: return dnnl::algorithm::eltwise_tanh;
+    case ActKind::Sigmoid: return dnnl::algorithm::eltwise_logistic;
+    case ActKind::HardSwish: return dnnl::algorithm::eltwise_hardswish;
+    case ActKind::SiLU: return dnnl::algorithm::eltwise_swish;
+  }
+  return dnnl::algorithm::eltwise_relu;
+}
+
+// oneDNN's (alpha, beta) for each activation.
+std::pair<float, float> eltwise_args(const Activation& a) {
+  switch (a.kind) {
+    case ActKind::LeakyRelu: return {a.alpha, 0.0f};
+    case ActKind::Relu6: return {0.0f, 6.0f};
+    case ActKind::Clip: return {a.alpha, a.beta};
+    case ActKind::SiLU: return {1.0f, 0.0f};
+    default: return {0.0f, 0.0f};
+  }
+}
+
+dnnl::primitive_attr post_op_attr(const Node& node) {
+  dnnl::primitive_attr attr;
+  if (node.post_ops.empty()) return attr;
+  dnnl::post_ops ops;
+  for (const auto& po : node.post_ops) {
+    if (po.kind == PostOp::Sum) {
+      ops.append_sum(1.0f);
+    } else {
+      const auto [alpha, beta] = eltwise_args(po.act);
+      ops.append_eltwise(1.0f, eltwise_algorithm(po.act.kind), alpha, beta);
+    }
+  }
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+memory sum_destination(Plan& plan, const Node& node, int id, const memory::desc& dst_md) {
+  const int operand = node.inputs.back();
+  const memory& src = plan.value(operand);
+  const bool is_graph_input = plan.graph().nodes[operand].op == Op::Input;
+  if (src.get_desc() == dst_md && plan.dies_at(operand, id) && !is_graph_input) return src;
+  memory dst = plan.new_memory(dst_md);
+  plan.add_step(node.name, dnnl::reorder(src, dst), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, "reorder", "sum operand");
+  return dst;
+}
+
+Plan::Plan(const Graph& graph, const std::vector<Shape>& input_shapes)
+    : graph_(graph), engine_(dnnl::engine::kind::cpu, 0), stream_(engine_) {
+  shapes_ = infer_shapes(graph, input_shapes);
+  const int n = static_cast<int>(graph.nodes.size());
+  last_use_.assign(n, -1);
+  for (int id = 0; id < n; ++id) {
+    if (graph.nodes[id].dead) continue;
+    for (int in : graph.nodes[id].inputs) last_use_[in] = std::max(last_use_[in], id);
+  }
+  for (int out : graph.outputs) last_use_[out] = std::numeric_limits<int>::max();
+
+  values_.resize(n);
+  for (int id = 0; id < n; ++id) {
+    const Node& node = graph.nodes[id];
+    if (node.dead) continue;
+    if (node.op == Op::Input) {
+      values_[id] = new_memory(plain_desc(to_dims(shapes_[id])));
+      inputs_.push_back(values_[id]);
+      continue;
+    }
+    try {
+      planner_for(node.op)(*this, node, id);
+    } catch (const dnnl::error& e) {
+      throw ModelError(cat("layer '", node.name, "' (", op_name(node.op), ", input ", to_string(shapes_[node.inputs.at(0)]),
+                           "): oneDNN cannot build it: ", e.what()));
+    }
+  }
+  for (int out : graph.outputs) {
+    const memory& src = values_[out];
+    memory dst = new_memory(plain_desc(to_dims(shapes_[out])));
+    add_step("output", dnnl::reorder(src, dst), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, "reorder", "to plain");
+    outputs_.push_back(dst);
+  }
+}
+
+memory Plan::new_memory(const memory::desc& md) { return memory(md, engine_); }
+
+memory Plan::to_layout(const memory& src, const memory::desc& md, const std::string& layer) {
+  if (src.get_desc() == md) return src;
+  memory dst = new_memory(md);
+  add_step(layer, dnnl::reorder(src, dst), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, "reorder", "");
+  return dst;
+}
+
+memory Plan::to_plain(const memory& src, const std::string& layer) {
+  return to_layout(src, plain_desc(src.get_desc().dims()), layer);
+}
+
+memory Plan::weights(const Tensor& tensor, const memory::dims& dims, const memory::desc& want) {
+  memory::dim count = 1;
+  for (auto d : dims) count *= d;
+  if (count != tensor.size()) throw ModelError(cat("weights of ", tensor.size(), " values cannot have shape ", to_string(Shape(dims.begin(), dims.end()))));
+  memory user(plain_desc(dims), engine_, const_cast<float*>(tensor.data.data()));
+  memory out = new_memory(want);
+  dnnl::reorder(user, out).execute(stream_, user, out);
+  stream_.wait();
+  return out;
+}
+
+void Plan::add_step(const std::string& layer, dnnl::primitive primitive, std::unordered_map<int, memory> args,
+                    const char* kind, const char* impl) {
+  steps_.push_back({layer, std::move(primitive), std::move(args), {}, kind, impl});
+}
+
+void Plan::add_custom_step(const std::string& layer, const char* kind, std::function<void()> fn) {
+  steps_.push_back({layer, {}, {}, std::move(fn), kind, "osprey:cpp"});
+}
+
+std::vector<Tensor> Plan::run(const std::vector<const Tensor*>& inputs) {
+  if (inputs.size() != inputs_.size())
+    throw ModelError(cat("the model takes ", inputs_.size(), " inputs, got ", inputs.size()));
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const size_t bytes = inputs[i]->data.size() * sizeof(float);
+    if (bytes != inputs_[i].get_desc().get_size())
+      throw ModelError(cat("input ", i, " has shape ", to_string(inputs[i]->shape), ", the plan expects ",
+                           to_string(shape(graph_.inputs[i]))));
+    std::memcpy(inputs_[i].get_data_handle(), inputs[i]->data.data(), bytes);
+  }
+  for (auto& step : steps_) {
+    if (step.custom) {
+      stream_.wait();
+      step.custom();
+    } else {
+      step.primitive.execute(stream_, step.args);
+    }
+  }
+  stream_.wait();
+  std::vector<Tensor> results;
+  for (size_t i = 0; i < outputs_.size(); ++i) {
+    Tensor t(shape(graph_.outputs[i]));
+    std::memcpy(t.data.data(), outputs_[i].get_data_handle(), t.data.size() * sizeof(float));
+    results.push_back(std::move(t));
+  }
+  return results;
+}
+
+std::vector<StepInfo> Plan::step_infos() const {
+  std::vector<StepInfo> infos;
+  for (const auto& s : steps_) infos.push_back({s.layer, s.kind, s.implementation});
+  return infos;
+}
+
+}  // namespace osprey

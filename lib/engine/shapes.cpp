@@ -1,0 +1,151 @@
+#include "engine/shapes.hpp"
+
+#include "core/error.hpp"
+
+namespace osprey {
+
+int pooled_extent(int in, int kernel, int stride, int pad_begin, int pad_end, bool ceil_mode) {
+  const int span = in + pad_begin + pad_end - kernel;
+  if (span < 0) return 0;
+  int out = (ceil_mode ? (span + stride - 1) / stride : span / stride) + 1;
+  // torch: the last window must start inside the input or the left padding
+  if (ceil_mode && (out - 1) * stride >= in + pad_begin) --out;
+  return out;
+}
+
+namespace {
+
+[[noreturn]] void shape_error(const Node& node, const std::string& what) {
+  throw ModelError(cat("layer '", node.name, "' (", op_name(node.op), "): ", what));
+}
+
+const Shape& require_rank(const Node& node, const Shape& s, size_t rank) {
+  if (s.size() != rank) shape_error(node, cat("expects a ", rank, "-D input, got ", to_string(s)));
+  return s;
+}
+
+Shape conv_shape(const Node& node, const Shape& in) {
+  const auto& p = node.get<ConvParams>();
+  require_rank(node, in, 4);
+  if (in[1] % p.groups != 0 || p.out_channels % p.groups != 0)
+    shape_error(node, cat("channels ", in[1], " -> ", p.out_channels, " do not divide into ", p.groups, " groups"));
+  for (const auto& t : node.tensors) {
+    if (t.role == "weight" && !t.value.empty()) {
+      const Shape expect{p.out_channels, in[1] / p.groups, p.kernel[0], p.kernel[1]};
+      if (t.value.shape != expect)
+        shape_error(node, cat("weight ", t.key, " has shape ", to_string(t.value.shape), " but the input ", to_string(in),
+                              " needs ", to_string(expect)));
+    }
+  }
+  Shape out{in[0], p.out_channels, 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    const int extent = static_cast<int>(in[2 + i]);
+    const int eff_kernel = (p.kernel[i] - 1) * p.dilation[i] + 1;
+    const int span = extent + p.pad[i] + p.pad[2 + i] - eff_kernel;
+    if (span < 0) shape_error(node, cat("kernel ", eff_kernel, " is larger than the padded input ", to_string(in)));
+    out[2 + i] = span / p.stride[i] + 1;
+  }
+  return out;
+}
+
+Shape pool_shape(const Node& node, const Shape& in) {
+  const auto& p = node.get<PoolParams>();
+  require_rank(node, in, 4);
+  if (p.global) return {in[0], in[1], 1, 1};
+  Shape out{in[0], in[1], 0, 0};
+  for (int i = 0; i < 2; ++i) {
+    const int o = pooled_extent(static_cast<int>(in[2 + i]), p.kernel[i], p.stride[i], p.pad[i], p.pad[2 + i], p.ceil_mode);
+    if (o <= 0) shape_error(node, cat("window ", p.kernel[i], " does not fit the input ", to_string(in)));
+    out[2 + i] = o;
+  }
+  return out;
+}
+
+Shape concat_shape(const Node& node, const std::vector<Shape>& ins) {
+  const int axis = node.get<AxisParams>().axis;
+  Shape out = ins.at(0);
+  if (axis < 0 || axis >= static_cast<int>(out.size())) shape_error(node, cat("axis ", axis, " is out of range"));
+  out[axis] = 0;
+  for (const auto& s : ins) {
+    if (s.size() != out.size()) shape_error(node, cat("inputs of different rank: ", to_string(ins[0]), " and ", to_string(s)));
+    for (size_t d = 0; d < s.size(); ++d)
+      if (static_cast<int>(d) != axis && s[d] != ins[0][d])
+        shape_error(node, cat("inputs ", to_string(ins[0]), " and ", to_string(s), " differ outside axis ", axis));
+    out[axis] += s[axis];
+  }
+  return out;
+}
+
+Shape broadcast_shape(const Node& node, const Shape& a, const Shape& b) {
+  if (a.size() != b.size()) shape_error(node, cat("operands ", to_string(a), " and ", to_string(b), " differ in rank"));
+  for (size_t d = 0; d < a.size(); ++d)
+    if (b[d] != a[d] && b[d] != 1)
+      shape_error(node, cat("operand ", to_string(b), " does not broadcast to ", to_string(a)));
+  return a;
+}
+
+}  // namespace
+
+std::vector<Shape> infer_shapes(const Graph& graph, const std::vector<Shape>& input_shapes) {
+  if (input_shapes.size() != graph.inputs.size())
+    throw ModelError(cat("the model has ", graph.inputs.size(), " inputs but ", input_shapes.size(), " shapes were given"));
+  std::vector<Shape> shapes(graph.nodes.size());
+  for (size_t i = 0; i < graph.inputs.size(); ++i) shapes[graph.inputs[i]] = input_shapes[i];
+
+  for (size_t id = 0; id < graph.nodes.size(); ++id) {
+    const Node& node = graph.nodes[id];
+    if (node.dead || node.op == Op::Input) continue;
+    std::vector<Shape> ins;
+    for (int in : node.inputs) ins.push_back(shapes[in]);
+    if (ins.empty()) shape_error(node, "has no inputs");
+    const Shape& x = ins[0];
+    Shape out;
+    switch (node.op) {
+      case Op::Input: break;
+      case Op::Conv: out = conv_shape(node, x); break;
+      case Op::Pool: out = pool_shape(node, x); break;
+      case Op::AdaptiveAvgPool: {
+        require_rank(node, x, 4);
+        const auto& o = node.get<AdaptivePoolParams>().output;
+        out = {x[0], x[1], o[0], o[1]};
+        break;
+      }
+      case Op::InnerProduct: {
+        require_rank(node, x, 2);
+        const auto& p = node.get<InnerProductParams>();
+        for (const auto& t : node.tensors)
+          if (t.role == "weight" && !t.value.empty() && t.value.shape != Shape{p.out_features, x[1]})
+            shape_error(node, cat("weight ", t.key, " has shape ", to_string(t.value.shape), " but the input ",
+                                  to_string(x), " needs ", to_string(Shape{p.out_features, x[1]})));
+        out = {x[0], p.out_features};
+        break;
+      }
+      case Op::BatchNorm:
+      case Op::LRN:
+      case Op::Activation:
+      case Op::Softmax:
+      case Op::Identity: out = x; break;
+      case Op::Concat: out = concat_shape(node, ins); break;
+      case Op::Add:
+      case Op::Mul:
+        if (ins.size() != 2) shape_error(node, cat("needs 2 inputs, got ", ins.size()));
+        out = broadcast_shape(node, ins[0], ins[1]);
+        break;
+      case Op::Flatten: {
+        if (x.size() < 2) shape_error(node, cat("cannot flatten ", to_string(x)));
+        int64_t features = 1;
+        for (size_t d = 1; d < x.size(); ++d) features *= x[d];
+        out = {x[0], features};
+        break;
+      }
+    }
+    // A fused sum adds the last input, which must match the result.
+    for (const auto& po : node.post_ops)
+      if (po.kind == PostOp::Sum && shapes[node.inputs.back()] != out)
+        shape_error(node, cat("fused sum operand ", to_string(shapes[node.inputs.back()]), " differs from the result ", to_string(out)));
+    shapes[id] = out;
+  }
+  return shapes;
+}
+
+}  // namespace osprey

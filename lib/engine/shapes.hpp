@@ -1,0 +1,18 @@
+// Shape inference over the layer graph. Checks that every layer fits its inputs
+// (channel counts against weights, kernels against feature maps) with errors that name
+// the layer, so a malformed graph fails before any primitive is built.
+#pragma once
+
+#include <vector>
+
+#include "engine/graph.hpp"
+
+namespace osprey {
+
+// Output spatial extent of a pooling window, as torch computes it (ceil mode included).
+int pooled_extent(int in, int kernel, int stride, int pad_begin, int pad_end, bool ceil_mode);
+
+// Shapes of every node's value (empty for dead nodes), given the graph inputs' shapes.
+std::vector<Shape> infer_shapes(const Graph& graph, const std::vector<Shape>& input_shapes);
+
+}  // namespace osprey

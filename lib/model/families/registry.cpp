@@ -1,0 +1,55 @@
+#include "model/families/family.hpp"
+
+#include <map>
+
+namespace osprey {
+
+FamilyModel build_lenet(ObjectReader&);
+FamilyModel build_alexnet(ObjectReader&);
+FamilyModel build_zfnet(ObjectReader&);
+FamilyModel build_vgg(ObjectReader&);
+FamilyModel build_googlenet(ObjectReader&);
+FamilyModel build_inception_v3(ObjectReader&);
+FamilyModel build_inception_v4(ObjectReader&);
+FamilyModel build_resnet(ObjectReader&);
+
+static const std::map<std::string, FamilyBuilder>& families() {
+  static const std::map<std::string, FamilyBuilder> table{
+      {"lenet5", build_lenet},           {"alexnet", build_alexnet},         {"zfnet", build_zfnet},
+      {"vgg", build_vgg},                {"googlenet", build_googlenet},     {"inception_v3", build_inception_v3},
+      {"inception_v4", build_inception_v4}, {"resnet", build_resnet},
+  };
+  return table;
+}
+
+std::vector<std::string> family_names() {
+  std::vector<std::string> names;
+  for (const auto& [name, fn] : families()) names.push_back(name);
+  return names;
+}
+
+FamilyBuilder find_family(const std::string& name, const ObjectReader& where) {
+  auto it = families().find(name);
+  if (it == families().end()) {
+    std::string known;
+    for (const auto& n : family_names()) known += (known.empty() ? "" : ", ") + n;
+    where.fail("family", cat("unknown family '", name, "' (known: ", known, ")"));
+  }
+  return it->second;
+}
+
+int basic_conv(GraphBuilder& b, const std::string& name, int x, int out, std::array<int, 2> kernel, std::array<int, 2> stride,
+               std::array<int, 2> pad, float bn_eps) {
+  x = b.conv(name + ".conv", x, {out, kernel, stride, pad, 1, {1, 1}, false});
+  x = b.batch_norm(name + ".bn", x, bn_eps);
+  return b.relu(name + ".relu", x);
+}
+
+int global_pool_linear(GraphBuilder& b, int x, const std::string& pool_name, const std::string& fc_name, int num_classes) {
+  const int features = b.channels(x);
+  x = b.adaptive_avg_pool(pool_name, x, {1, 1});
+  x = b.flatten("flatten", x);
+  return b.linear(fc_name, x, features, num_classes);
+}
+
+}  // namespace osprey

@@ -1,0 +1,54 @@
+// A loaded model: its config, its optimised layer graph with bound weights, and the
+// executor that runs it. Loading reads and validates the config, builds the graph (family
+// builder or explicit graph), binds the weights file, folds and fuses.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/executor.hpp"
+#include "engine/graph.hpp"
+#include "model/config.hpp"
+
+namespace osprey {
+
+struct ModelConfig {
+  std::string path;  // the config file
+  std::string name;
+  std::string task = "classify";
+  InputSpec input;
+  PostprocessSpec postprocess;
+  std::vector<std::string> labels;  // empty: class ids stand for themselves
+  std::string weights;              // resolved path of the weights file
+  int num_classes = 0;
+};
+
+struct LoadOptions {
+  std::string weights;  // overrides the config's weights path when set
+};
+
+class Model {
+ public:
+  static std::unique_ptr<Model> load(const std::string& config_path, const LoadOptions& options = {});
+
+  const ModelConfig& config() const { return config_; }
+  const Graph& graph() const { return *graph_; }
+  Executor& executor() { return *executor_; }
+
+  // Input batch in plain NCHW, preprocessed; returns the graph outputs.
+  std::vector<Tensor> run(const Tensor& batch) { return executor_->run(batch); }
+  // Shape of a batch of n preprocessed images.
+  Shape input_shape(int batch) const;
+  std::string label(int class_id) const;
+
+ private:
+  ModelConfig config_;
+  std::shared_ptr<Graph> graph_;
+  std::unique_ptr<Executor> executor_;
+};
+
+// Reads the config file alone (no weights): for tools that inspect or validate configs.
+ModelConfig read_config(const std::string& config_path, Graph* graph_out = nullptr);
+
+}  // namespace osprey
