@@ -72,9 +72,9 @@ void JsonLines::commit() {
   if (file_) file_->commit();
 }
 
-void report_input_error(const char* tool, JsonLines& out, const std::string& image, const std::string& message) {
-  std::cerr << tool << ": " << message << "\n";
-  out.write({{"image", image}, {"error", message}});
+nlohmann::ordered_json report_input_error(const char* tool, const std::string& image, const std::string& message) {
+  std::cerr << tool << ": " << message << std::endl;
+  return {{"image", image}, {"error", message}};
 }
 
 double round_ms(double ms) { return std::round(ms * 100.0) / 100.0; }

@@ -46,8 +46,8 @@ class JsonLines {
   std::ostream* out_;
 };
 
-// Reports one failed input: a line on stderr and an error object in the JSON stream.
-void report_input_error(const char* tool, JsonLines& out, const std::string& image, const std::string& message);
+// Reports one failed input: a line on stderr now; returns the error object for the JSON stream.
+nlohmann::ordered_json report_input_error(const char* tool, const std::string& image, const std::string& message);
 
 // Milliseconds rounded to 0.01, for the "ms" fields.
 double round_ms(double ms);

@@ -42,7 +42,7 @@ int classify(const CommonOptions& o, int top_k_flag) {
   JsonLines out(o.output);
   int failures = 0;
   for (const auto& e : inputs.errors) {
-    report_input_error(kTool, out, e.substr(0, e.find(':')), e);
+    out.write(report_input_error(kTool, e.substr(0, e.find(':')), e));
     ++failures;
   }
 
@@ -52,6 +52,9 @@ int classify(const CommonOptions& o, int top_k_flag) {
   Tensor batch(model->input_shape(o.batch));
   for (int start = 0; start < total; start += o.batch) {
     const int end = std::min(total, start + o.batch);
+    // Results are written in input order: an unreadable image keeps its place.
+    std::vector<nlohmann::ordered_json> lines(static_cast<size_t>(end - start));
+    std::vector<int> slot_line;  // batch slot -> line
     std::vector<Loaded> loaded;
     for (int i = start; i < end; ++i) {
       const std::string& path = inputs.paths[i];
@@ -60,8 +63,9 @@ int classify(const CommonOptions& o, int top_k_flag) {
         const cv::Mat image = load_image(path, cfg.input.channels);
         preprocess(image, cfg.input, batch.data.data() + loaded.size() * per_image);
         loaded.push_back({path, image.cols, image.rows, ms_since(t0)});
+        slot_line.push_back(i - start);
       } catch (const InputError& e) {
-        report_input_error(kTool, out, path, e.what());
+        lines[i - start] = report_input_error(kTool, path, e.what());
         ++failures;
       }
     }
@@ -80,15 +84,16 @@ int classify(const CommonOptions& o, int top_k_flag) {
         nlohmann::ordered_json best = nlohmann::ordered_json::array();
         for (const auto& c : top_k(row, classes, k))
           best.push_back({{"class_id", c.class_id}, {"label", model->label(c.class_id)}, {"score", std::round(c.score * 1e6) / 1e6}});
-        out.write({{"image", loaded[i].path},
-                   {"width", loaded[i].width},
-                   {"height", loaded[i].height},
-                   {"task", "classify"},
-                   {"model", cfg.name},
-                   {"classes", best},
-                   {"ms", {{"pre", round_ms(loaded[i].pre_ms)}, {"infer", round_ms(infer_ms)}, {"post", round_ms(ms_since(t_post))}}}});
+        lines[slot_line[i]] = {{"image", loaded[i].path},
+                               {"width", loaded[i].width},
+                               {"height", loaded[i].height},
+                               {"task", "classify"},
+                               {"model", cfg.name},
+                               {"classes", best},
+                               {"ms", {{"pre", round_ms(loaded[i].pre_ms)}, {"infer", round_ms(infer_ms)}, {"post", round_ms(ms_since(t_post))}}}};
       }
     }
+    for (const auto& line : lines) out.write(line);
     progress.update(end);
   }
   progress.finish();

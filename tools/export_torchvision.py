@@ -63,7 +63,7 @@ def randomize_batchnorm(model, seed):
 
 
 @torch.no_grad()
-def calibrate_weights(model, x, target_std=1.0):
+def calibrate_weights(model, x, target_std=1.0, lrn_input_std=100.0):
     """Rescale every Conv/Linear (weight and bias) so its output on `x` has
     standard deviation `target_std` (LSUV-style), in one forward pass.
 
@@ -73,9 +73,25 @@ def calibrate_weights(model, x, target_std=1.0):
     makes a parity test blind to the whole input pathway. Scaling both weight
     and bias by f scales that layer's output by exactly f, so the hook can fix
     the weights and the activation it passes on in the same pass.
+
+    Convs that feed a LocalResponseNorm (through a ReLU) get `lrn_input_std`
+    instead: at std 1, alpha/n * sum(x^2) << k and LRN degenerates into a
+    constant division by k^beta, so a wrong alpha/size would go unnoticed.
     """
+    targets = {}
+    for seq in model.modules():
+        if isinstance(seq, nn.Sequential):
+            layers = list(seq)
+            for i, layer in enumerate(layers):
+                if isinstance(layer, nn.LocalResponseNorm):
+                    j = i - 1
+                    while j >= 0 and isinstance(layers[j], nn.ReLU):
+                        j -= 1
+                    if j >= 0 and isinstance(layers[j], nn.Conv2d):
+                        targets[layers[j]] = lrn_input_std
+
     def hook(module, inputs, output):
-        f = target_std / max(output.float().std().item(), 1e-12)
+        f = targets.get(module, target_std) / max(output.float().std().item(), 1e-12)
         module.weight.mul_(f)
         if module.bias is not None:
             module.bias.mul_(f)
@@ -188,6 +204,8 @@ def main():
     ap.add_argument("-o", "--output", required=True, help="OUT.safetensors")
     args = ap.parse_args()
 
+    if args.calibrate and args.checkpoint:
+        ap.error("--calibrate rescales weights; it makes no sense with --checkpoint")
     torch.set_num_threads(2)
     model = build_model(args.model, args.num_classes, args.seed, args.randomize_bn,
                         transform_input=args.transform_input)
