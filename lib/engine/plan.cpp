@@ -69,7 +69,12 @@ memory sum_destination(Plan& plan, const Node& node, int id, const memory::desc&
   const int operand = node.inputs.back();
   const memory& src = plan.value(operand);
   const bool is_graph_input = plan.graph().nodes[operand].op == Op::Input;
-  if (src.get_desc() == dst_md && plan.dies_at(operand, id) && !is_graph_input) return src;
+  // Not in place when the primitive also reads that buffer (y = conv(x) + x): it would
+  // overwrite input pixels that later output pixels still need.
+  bool read_by_node = false;
+  for (size_t i = 0; i + 1 < node.inputs.size(); ++i)
+    read_by_node |= plan.value(node.inputs[i]).get_data_handle() == src.get_data_handle();
+  if (src.get_desc() == dst_md && plan.dies_at(operand, id) && !is_graph_input && !read_by_node) return src;
   memory dst = plan.new_memory(dst_md);
   plan.add_step(node.name, dnnl::reorder(src, dst), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, "reorder", "sum operand");
   return dst;

@@ -7,7 +7,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <memory>
 #include <stdexcept>
+
+#include "core/error.hpp"
+#include "engine/executor.hpp"
 
 namespace osprey::ref {
 
@@ -288,3 +292,68 @@ void check_close(const Tensor& got, const Tensor& want, const std::string& what,
 }
 
 }  // namespace osprey::ref
+
+namespace osprey::test {
+
+Node input_node(const std::string& name) { return layer(name, Op::Input, {}); }
+
+Node layer(const std::string& name, Op op, std::vector<int> inputs, NodeParams params) {
+  Node n;
+  n.name = name;
+  n.op = op;
+  n.inputs = std::move(inputs);
+  n.params = std::move(params);
+  return n;
+}
+
+Node conv_node(const std::string& name, int x, const ConvParams& p, Tensor weight, const Tensor* bias) {
+  Node n = layer(name, Op::Conv, {x}, p);
+  n.get<ConvParams>().bias = bias != nullptr;
+  n.tensors.push_back({"weight", name + ".weight", weight.shape, std::move(weight)});
+  if (bias) n.tensors.push_back({"bias", name + ".bias", bias->shape, *bias});
+  return n;
+}
+
+int relayout(Graph& g, int x, int channels) {
+  ConvParams p;
+  p.out_channels = channels;
+  Tensor eye(Shape{channels, channels, 1, 1});
+  for (int c = 0; c < channels; ++c) eye.data[c * channels + c] = 1.0f;
+  return g.add(conv_node(cat("relayout", g.nodes.size()), x, p, std::move(eye)));
+}
+
+void bind_random(Graph& g, std::mt19937& rng) {
+  for (auto& node : g.nodes)
+    for (auto& t : node.tensors) {
+      if (!t.value.empty()) continue;
+      const bool bn = node.op == Op::BatchNorm;
+      if (bn && (t.role == "running_var" || t.role == "weight")) {
+        t.value = ref::random_tensor(t.shape, rng, 0.5f, 2.0f);
+      } else if (!bn && t.role == "weight") {
+        // torch's default init bound, 1/sqrt(fan_in): activations stay O(1) through a deep graph.
+        int64_t fan_in = 1;
+        for (size_t d = 1; d < t.shape.size(); ++d) fan_in *= t.shape[d];
+        const float bound = 1.0f / std::sqrt(static_cast<float>(fan_in));
+        t.value = ref::random_tensor(t.shape, rng, -bound, bound);
+      } else {
+        t.value = ref::random_tensor(t.shape, rng, -1.0f, 1.0f);
+      }
+    }
+}
+
+std::vector<Tensor> run(const Graph& g, const std::vector<const Tensor*>& inputs) {
+  return Executor(std::make_shared<Graph>(g)).run(inputs);
+}
+
+Tensor run(const Graph& g, const Tensor& input) { return run(g, std::vector<const Tensor*>{&input}).at(0); }
+
+std::string plan_error(const Graph& g, const std::vector<Shape>& input_shapes) {
+  try {
+    Executor(std::make_shared<Graph>(g)).prepare(input_shapes);
+  } catch (const ModelError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace osprey::test

@@ -71,3 +71,25 @@ inline constexpr double kRelTol = 1e-4;
 void check_close(const Tensor& got, const Tensor& want, const std::string& what, double tol = kRelTol);
 
 }  // namespace osprey::ref
+
+// Small graph-building helpers shared by the layer and pass tests.
+namespace osprey::test {
+
+Node input_node(const std::string& name);
+Node layer(const std::string& name, Op op, std::vector<int> inputs, NodeParams params = {});
+// A convolution node with its weight (and bias, when given) already bound.
+Node conv_node(const std::string& name, int x, const ConvParams& p, Tensor weight, const Tensor* bias = nullptr);
+// Appends a 1x1 convolution with identity weights: the values are unchanged (exactly:
+// one product by 1, the rest by 0), but the layer after it receives them in whatever
+// layout oneDNN picked for the convolution's output (blocked or channels-last), which
+// is how layers see their inputs inside real networks.
+int relayout(Graph& g, int x, int channels);
+// Fills every unbound weight tensor with random values of its declared shape; batch-norm
+// variances and scales are kept positive and away from 0, as trained ones are.
+void bind_random(Graph& g, std::mt19937& rng);
+std::vector<Tensor> run(const Graph& g, const std::vector<const Tensor*>& inputs);
+Tensor run(const Graph& g, const Tensor& input);
+// The message of the ModelError that planning the graph for these shapes throws ("" if none).
+std::string plan_error(const Graph& g, const std::vector<Shape>& input_shapes);
+
+}  // namespace osprey::test
