@@ -124,7 +124,7 @@ TEST_CASE("the shipped sample images are classified correctly") {
   }
 }
 
-TEST_CASE("inputs: files, directories, globs, list files and stdin; duplicates once") {
+TEST_CASE("inputs: files + directories + globs + list files and stdin - duplicates once") {
   const fs::path dir = scratch("inputs");
   fs::create_directories(dir / "sub" / "deeper");
   fs::copy_file(kPhotos + "/00000_ankle_boot.png", dir / "a.png");
@@ -142,7 +142,7 @@ TEST_CASE("inputs: files, directories, globs, list files and stdin; duplicates o
   CHECK(dup.lines().size() == 1);
 }
 
-TEST_CASE("a missing file and a corrupt image fail alone; the batch goes on") {
+TEST_CASE("a missing file and a corrupt image fail alone - the batch goes on") {
   const fs::path dir = scratch("bad_images");
   write_file(dir / "corrupt.png", std::string("\x89PNG\r\n\x1a\n garbage that is not a png", 34));
   write_file(dir / "empty.jpg", "");
@@ -229,7 +229,7 @@ TEST_CASE("broken configs: exit 2 with one line naming the file and the key") {
   CHECK(r.err.find("absent.json: cannot open file") != std::string::npos);
 }
 
-TEST_CASE("--output is written atomically; usage errors exit 2") {
+TEST_CASE("--output is written atomically - usage errors exit 2") {
   const fs::path dir = scratch("output");
   const fs::path out = dir / "result.jsonl";
   Result r = run("-m " + q(kLenet) + " " + q(kPhotos) + " --output " + q(out.string()));

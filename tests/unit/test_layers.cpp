@@ -67,7 +67,7 @@ const ConvCase kConvCases[] = {
     {"11x11 stride 4 (AlexNet stem), batch 3", {3, 3, 31, 31}, 13, {11, 11}, {4, 4}, {2, 2, 2, 2}, {1, 1}, 1, true},
 };
 
-TEST_CASE("conv: groups, strides, asymmetric padding, dilation, bias, 1x1/7x1/1x7, batches") {
+TEST_CASE("conv: groups + strides + asymmetric padding + dilation + bias + 1x1/7x1/1x7 + batches") {
   std::mt19937 rng(1234);
   for (const auto& c : kConvCases) {
     const int in_c = static_cast<int>(c.in[1]);
@@ -133,7 +133,7 @@ PoolParams pool_params(const PoolCase& c) {
   return p;
 }
 
-TEST_CASE("pool: max and average, ceil mode, padding, count_include_pad") {
+TEST_CASE("pool: max and average + ceil mode + padding + count_include_pad") {
   std::mt19937 rng(2345);
   for (const auto& c : kPoolCases) {
     const Tensor x = ref::random_tensor(c.in, rng);
@@ -147,7 +147,7 @@ TEST_CASE("pool: max and average, ceil mode, padding, count_include_pad") {
   }
 }
 
-TEST_CASE("pool: ceil-mode overhang with padding and count_include_pad is refused, not miscomputed") {
+TEST_CASE("pool: ceil-mode overhang with padding and count_include_pad is refused + not miscomputed") {
   // torch counts the explicit padding but not the ceil overhang in the divisor; oneDNN has
   // no such mode, so the engine must refuse rather than silently diverge.
   const PoolCase c{"", {1, 17, 14, 14}, false, {3, 3}, {2, 2}, {1, 1}, true, true, {8, 8}};
@@ -229,7 +229,7 @@ TEST_CASE("inner product: flatten of a 4-D tensor then linear") {
   }
 }
 
-TEST_CASE("inner product: flatten uses torch.flatten's C, H, W order") {
+TEST_CASE("inner product: flatten uses torch.flatten's C + H + W order") {
   // Each output row of the weight is one-hot at feature c*H*W + h*W + w, so output j must
   // be exactly x[n, c, h, w]; a flatten in any other order (or of a blocked buffer) differs.
   std::mt19937 rng(6789);
@@ -251,7 +251,7 @@ TEST_CASE("inner product: flatten uses torch.flatten's C, H, W order") {
 
 // ---- LRN ----
 
-TEST_CASE("lrn: across channels, zero padding at the channel edges") {
+TEST_CASE("lrn: across channels + zero padding at the channel edges") {
   std::mt19937 rng(7890);
   struct Case {
     Shape in;
@@ -282,7 +282,7 @@ const Activation kActivations[] = {
     {ActKind::Tanh, 0, 0},      {ActKind::Sigmoid, 0, 0},      {ActKind::HardSwish, 0, 0}, {ActKind::SiLU, 0, 0},
 };
 
-TEST_CASE("activation: every kind, standalone") {
+TEST_CASE("activation: every kind + standalone") {
   std::mt19937 rng(8901);
   // [-8, 8] covers relu6's and clip's saturation on both sides and hardswish's three pieces.
   const Tensor x = ref::random_tensor({2, 13, 7, 11}, rng, -8.0f, 8.0f);
@@ -333,7 +333,7 @@ TEST_CASE("activation: every kind fused into a convolution and a linear layer") 
 
 // ---- softmax, concat, add, mul ----
 
-TEST_CASE("softmax over axis 1 of [N, K]") {
+TEST_CASE("softmax over axis 1 of [N K]") {
   std::mt19937 rng(1357);
   for (const Shape& s : {Shape{3, 17}, Shape{2, 1000}, Shape{4, 1}, Shape{1, 13}}) {
     // Wide ranges: a softmax that does not subtract the max would overflow at +-80.
@@ -365,7 +365,7 @@ TEST_CASE("concat: three inputs with channel counts that are not multiples of 8"
   }
 }
 
-TEST_CASE("add and mul: same shapes and a broadcast [N, C, 1, 1] operand") {
+TEST_CASE("add and mul: same shapes and a broadcast [N C 1 1] operand") {
   std::mt19937 rng(3579);
   const Shape a_shape{2, 13, 7, 11};
   for (const Shape& b_shape : {a_shape, Shape{2, 13, 1, 1}, Shape{1, 13, 1, 1}}) {

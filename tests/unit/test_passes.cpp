@@ -77,7 +77,7 @@ int count_sum_post_ops(const Graph& g) {
   return sums;
 }
 
-TEST_CASE("passes: conv + batch norm, folded (optimize) and unfolded (oneDNN batch norm)") {
+TEST_CASE("passes: conv + batch norm + folded (optimize) and unfolded (oneDNN batch norm)") {
   std::mt19937 rng(4242);
   for (bool conv_bias : {false, true}) {
     const Shape in{2, 13, 11, 11};
@@ -112,7 +112,7 @@ TEST_CASE("passes: conv + batch norm, folded (optimize) and unfolded (oneDNN bat
   }
 }
 
-TEST_CASE("passes: batch norm that cannot be folded (graph input, shared conv result)") {
+TEST_CASE("passes: batch norm that cannot be folded (graph input + shared conv result)") {
   std::mt19937 rng(4343);
   const Shape in{2, 17, 7, 11};
   Graph g;
@@ -136,7 +136,7 @@ TEST_CASE("passes: batch norm that cannot be folded (graph input, shared conv re
   ref::check_close(got[1], want[1], "bn on input, conv, bn (not folded): conv output");
 }
 
-TEST_CASE("passes: activation fusion skips a producer with several consumers; identities go") {
+TEST_CASE("passes: activation fusion skips a producer with several consumers - identities go") {
   std::mt19937 rng(4444);
   const Shape in{1, 13, 11, 11};
   Graph g;

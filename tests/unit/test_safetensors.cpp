@@ -42,7 +42,7 @@ std::string error_of(const std::string& path) {
 
 }  // namespace
 
-TEST_CASE("round trip keeps names, shapes, values and metadata") {
+TEST_CASE("round trip keeps names + shapes + values and metadata") {
   const std::string path = temp_path("roundtrip.safetensors");
   std::map<std::string, Tensor> tensors{{"a.weight", Tensor({2, 3}, {1, 2, 3, 4, 5, 6})}, {"b", Tensor({1}, {-7.5f})}};
   write_safetensors(path, tensors, {{"model", "test"}});
