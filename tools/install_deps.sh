@@ -9,15 +9,22 @@ build_pkgs=(
   libdnnl-dev ocl-icd-opencl-dev            # oneDNN's CMake config requires OpenCL even on CPU
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev
   nlohmann-json3-dev libcli11-dev doctest-dev
+  libprotobuf-dev protobuf-compiler libonnx-dev   # onnx.proto comes from libonnx-dev
 )
 test_pkgs=(
   python3-torch python3-torchvision python3-numpy python3-pil
   libopenblas0-pthread                      # without it Debian's torch uses reference BLAS (40x slower)
   dataset-fashion-mnist
+  python3-onnx libonnx-testdata   # ONNX test models and ONNX's backend node tests
 )
 
 pkgs=("${build_pkgs[@]}")
-if [[ "${1:-build}" == "test" ]]; then pkgs+=("${test_pkgs[@]}"); fi
+if [[ "${1:-build}" == "test" ]]; then
+  pkgs+=("${test_pkgs[@]}")
+  # ONNX Runtime, the referee, comes from the npm registry: node and npm are needed
+  # (a machine may have them from elsewhere than Debian).
+  command -v npm >/dev/null || pkgs+=(nodejs npm)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -5,6 +5,7 @@
 // tool that alternates full and partial batches plans twice, not once per image.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,9 +26,14 @@ struct StepInfo {
   std::string implementation;
 };
 
+// Makes the graph for given input shapes: imported models (ONNX) fold shape arithmetic
+// for the exact shapes, so each batch size gets its own graph.
+using GraphFactory = std::function<std::shared_ptr<const Graph>(const std::vector<Shape>& input_shapes)>;
+
 class Executor {
  public:
-  explicit Executor(std::shared_ptr<const Graph> graph);
+  explicit Executor(std::shared_ptr<const Graph> graph);  // one graph for every shape
+  explicit Executor(GraphFactory factory);
   ~Executor();
   Executor(const Executor&) = delete;
   Executor& operator=(const Executor&) = delete;
@@ -40,14 +46,18 @@ class Executor {
   // Plans for these input shapes now (otherwise the first run does it).
   void prepare(const std::vector<Shape>& input_shapes);
   std::vector<StepInfo> steps(const std::vector<Shape>& input_shapes);
-
-  const Graph& graph() const { return *graph_; }
+  // The graph planned for these shapes.
+  const Graph& graph(const std::vector<Shape>& input_shapes);
 
  private:
-  Plan& plan_for(const std::vector<Shape>& input_shapes);
+  struct Planned {
+    std::shared_ptr<const Graph> graph;
+    std::unique_ptr<Plan> plan;
+  };
+  Planned& plan_for(const std::vector<Shape>& input_shapes);
 
-  std::shared_ptr<const Graph> graph_;
-  std::map<std::vector<Shape>, std::unique_ptr<Plan>> plans_;
+  GraphFactory factory_;
+  std::map<std::vector<Shape>, Planned> plans_;
 };
 
 // Compute threads for oneDNN (OpenMP). 0 leaves the runtime's default.

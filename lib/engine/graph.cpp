@@ -18,8 +18,19 @@ const char* op_name(Op op) {
     case Op::Concat: return "concat";
     case Op::Add: return "add";
     case Op::Mul: return "mul";
+    case Op::Sub: return "sub";
+    case Op::Div: return "div";
+    case Op::Max: return "max";
+    case Op::Min: return "min";
     case Op::Flatten: return "flatten";
     case Op::Identity: return "identity";
+    case Op::Constant: return "constant";
+    case Op::Deconv: return "deconv";
+    case Op::Reshape: return "reshape";
+    case Op::Transpose: return "transpose";
+    case Op::Slice: return "slice";
+    case Op::Pad: return "pad";
+    case Op::Resize: return "resize";
   }
   return "?";
 }
@@ -34,6 +45,16 @@ const char* act_name(ActKind kind) {
     case ActKind::Sigmoid: return "sigmoid";
     case ActKind::HardSwish: return "hardswish";
     case ActKind::SiLU: return "silu";
+    case ActKind::HardSigmoid: return "hardsigmoid";
+    case ActKind::Exp: return "exp";
+    case ActKind::Log: return "log";
+    case ActKind::Sqrt: return "sqrt";
+    case ActKind::Abs: return "abs";
+    case ActKind::Affine: return "affine";
+    case ActKind::Pow: return "pow";
+    case ActKind::Elu: return "elu";
+    case ActKind::Gelu: return "gelu";
+    case ActKind::Softplus: return "softplus";
   }
   return "?";
 }

@@ -28,22 +28,46 @@ enum class Op {
   Activation,       // elementwise activation
   Softmax,
   Concat,
-  Add,              // elementwise, second operand may broadcast
+  Add,              // elementwise, numpy broadcasting (the engine broadcasts the second operand)
   Mul,
+  Sub,
+  Div,
+  Max,
+  Min,
   Flatten,          // [N, C, H, W] -> [N, C*H*W] (torch.flatten(x, 1))
   Identity,         // dropout at inference; removed by passes
+  Constant,         // a tensor known at load time ("value"), e.g. a broadcast operand from ONNX
+  Deconv,           // transposed convolution (ConvParams; weights [out, in/groups, kh, kw])
+  Reshape,          // row-major reshape to a fixed shape (also squeeze/unsqueeze/flatten at any axis)
+  Transpose,        // axis permutation
+  Slice,            // strided window per axis
+  Pad,              // constant, reflect or edge padding per axis
+  Resize,           // nearest or linear interpolation of the last two axes, ONNX Resize semantics
 };
+
+inline bool is_binary(Op op) {
+  return op == Op::Add || op == Op::Mul || op == Op::Sub || op == Op::Div || op == Op::Max || op == Op::Min;
+}
 
 const char* op_name(Op op);
 
-enum class ActKind { Relu, LeakyRelu, Relu6, Clip, Tanh, Sigmoid, HardSwish, SiLU };
+enum class ActKind {
+  Relu, LeakyRelu, Relu6, Clip, Tanh, Sigmoid, HardSwish, SiLU,
+  HardSigmoid,  // max(0, min(1, alpha*x + beta))
+  Exp, Log, Sqrt, Abs,
+  Affine,       // alpha*x + beta (scalar Mul/Add/Neg folded from ONNX)
+  Pow,          // x^alpha
+  Elu,          // alpha
+  Gelu,         // erf form
+  Softplus,
+};
 
 const char* act_name(ActKind kind);
 
 struct Activation {
   ActKind kind = ActKind::Relu;
-  float alpha = 0.0f;  // LeakyRelu slope; Clip lower bound
-  float beta = 0.0f;   // Clip upper bound
+  float alpha = 0.0f;  // LeakyRelu slope; Clip lower bound; HardSigmoid/Affine scale; Pow exponent; Elu alpha
+  float beta = 0.0f;   // Clip upper bound; HardSigmoid/Affine offset
 };
 
 struct ConvParams {
@@ -54,6 +78,7 @@ struct ConvParams {
   std::array<int, 2> dilation{1, 1};   // torch convention: 1 = dense
   int groups = 1;
   bool bias = false;
+  std::array<int, 2> output_padding{0, 0};  // Deconv only
 };
 
 struct PoolParams {
@@ -90,8 +115,40 @@ struct AxisParams {
   int axis = 1;
 };
 
+struct ReshapeParams {
+  Shape shape;  // the output shape, fully known
+};
+
+struct TransposeParams {
+  std::vector<int> perm;  // output axis i is input axis perm[i]
+};
+
+struct SliceParams {
+  // One entry per axis, already clamped: element k of the output along an axis is input
+  // element starts + k * steps (steps may be negative).
+  std::vector<int64_t> starts, steps;
+  Shape out;
+};
+
+struct PadParams {
+  enum Mode { Constant, Reflect, Edge } mode = Constant;
+  std::vector<int64_t> begin, end;  // per axis; negative values crop
+  float value = 0.0f;
+};
+
+struct ResizeParams {
+  enum Mode { Nearest, Linear } mode = Nearest;
+  // ONNX coordinate_transformation_mode
+  enum Coord { HalfPixel, PytorchHalfPixel, AlignCorners, Asymmetric, TfHalfPixelForNn } coord = HalfPixel;
+  // ONNX nearest_mode
+  enum Rounding { RoundPreferFloor, RoundPreferCeil, Floor, Ceil } nearest = RoundPreferFloor;
+  Shape out;               // full output shape (only the last two axes are resized)
+  std::array<float, 2> scale{0, 0};  // explicit scales for the last two axes (0: out/in)
+};
+
 using NodeParams = std::variant<std::monostate, ConvParams, PoolParams, AdaptivePoolParams, InnerProductParams,
-                                BatchNormParams, LRNParams, Activation, AxisParams>;
+                                BatchNormParams, LRNParams, Activation, AxisParams, ReshapeParams, TransposeParams,
+                                SliceParams, PadParams, ResizeParams>;
 
 // A fused post-operation, applied in order to a producer's result inside its primitive.
 struct PostOp {
@@ -137,6 +194,7 @@ struct Graph {
   std::vector<std::string> ignored_key_prefixes;
 
   int add(Node node);  // appends, checks inputs refer to earlier nodes, returns its index
+  std::vector<std::string> input_names;  // one per graph input
   // Every use of value `from` (node inputs and graph outputs) now reads value `to`.
   void replace_uses(int from, int to);
   // Number of live nodes reading value `id` (plus one per graph output slot).

@@ -24,29 +24,30 @@ memory::desc any_desc(const memory::dims& dims) {
   return memory::desc(dims, memory::data_type::f32, memory::format_tag::any);
 }
 
-dnnl::algorithm eltwise_algorithm(ActKind kind) {
-  switch (kind) {
-    case ActKind::Relu:
-    case ActKind::LeakyRelu: return dnnl::algorithm::eltwise_relu;
-    case ActKind::Relu6:
-    case ActKind::Clip: return dnnl::algorithm::eltwise_clip_v2;
-    case ActKind::Tanh: return dnnl::algorithm::eltwise_tanh;
-    case ActKind::Sigmoid: return dnnl::algorithm::eltwise_logistic;
-    case ActKind::HardSwish: return dnnl::algorithm::eltwise_hardswish;
-    case ActKind::SiLU: return dnnl::algorithm::eltwise_swish;
-  }
-  return dnnl::algorithm::eltwise_relu;
-}
-
-// oneDNN's (alpha, beta) for each activation.
-std::pair<float, float> eltwise_args(const Activation& a) {
+std::vector<EltwiseOp> eltwise_ops(const Activation& a) {
+  using dnnl::algorithm;
   switch (a.kind) {
-    case ActKind::LeakyRelu: return {a.alpha, 0.0f};
-    case ActKind::Relu6: return {0.0f, 6.0f};
-    case ActKind::Clip: return {a.alpha, a.beta};
-    case ActKind::SiLU: return {1.0f, 0.0f};
-    default: return {0.0f, 0.0f};
+    case ActKind::Relu: return {{algorithm::eltwise_relu, 0.0f, 0.0f}};
+    case ActKind::LeakyRelu: return {{algorithm::eltwise_relu, a.alpha, 0.0f}};
+    case ActKind::Relu6: return {{algorithm::eltwise_clip_v2, 0.0f, 6.0f}};
+    case ActKind::Clip: return {{algorithm::eltwise_clip_v2, a.alpha, a.beta}};
+    case ActKind::Tanh: return {{algorithm::eltwise_tanh, 0.0f, 0.0f}};
+    case ActKind::Sigmoid: return {{algorithm::eltwise_logistic, 0.0f, 0.0f}};
+    case ActKind::HardSwish: return {{algorithm::eltwise_hardswish, 0.0f, 0.0f}};
+    case ActKind::SiLU: return {{algorithm::eltwise_swish, 1.0f, 0.0f}};
+    // oneDNN 2.6 has no hardsigmoid: a linear step, then clip to [0, 1]
+    case ActKind::HardSigmoid: return {{algorithm::eltwise_linear, a.alpha, a.beta}, {algorithm::eltwise_clip_v2, 0.0f, 1.0f}};
+    case ActKind::Exp: return {{algorithm::eltwise_exp, 0.0f, 0.0f}};
+    case ActKind::Log: return {{algorithm::eltwise_log, 0.0f, 0.0f}};
+    case ActKind::Sqrt: return {{algorithm::eltwise_sqrt, 0.0f, 0.0f}};
+    case ActKind::Abs: return {{algorithm::eltwise_abs, 0.0f, 0.0f}};
+    case ActKind::Affine: return {{algorithm::eltwise_linear, a.alpha, a.beta}};
+    case ActKind::Pow: return {{algorithm::eltwise_pow, 1.0f, a.alpha}};
+    case ActKind::Elu: return {{algorithm::eltwise_elu, a.alpha, 0.0f}};
+    case ActKind::Gelu: return {{algorithm::eltwise_gelu_erf, 0.0f, 0.0f}};
+    case ActKind::Softplus: return {{algorithm::eltwise_soft_relu, 0.0f, 0.0f}};
   }
+  return {};
 }
 
 dnnl::primitive_attr post_op_attr(const Node& node) {
@@ -57,8 +58,7 @@ dnnl::primitive_attr post_op_attr(const Node& node) {
     if (po.kind == PostOp::Sum) {
       ops.append_sum(1.0f);
     } else {
-      const auto [alpha, beta] = eltwise_args(po.act);
-      ops.append_eltwise(1.0f, eltwise_algorithm(po.act.kind), alpha, beta);
+      for (const auto& e : eltwise_ops(po.act)) ops.append_eltwise(1.0f, e.alg, e.alpha, e.beta);
     }
   }
   attr.set_post_ops(ops);

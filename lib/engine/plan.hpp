@@ -66,14 +66,20 @@ class Plan {
 dnnl::memory::dims to_dims(const Shape& shape);
 dnnl::memory::desc plain_desc(const dnnl::memory::dims& dims);
 dnnl::memory::desc any_desc(const dnnl::memory::dims& dims);
-dnnl::algorithm eltwise_algorithm(ActKind kind);
-// oneDNN's (alpha, beta) arguments for an activation.
-std::pair<float, float> eltwise_args(const Activation& act);
+// An activation as oneDNN eltwise operations (usually one; hardsigmoid takes two).
+struct EltwiseOp {
+  dnnl::algorithm alg;
+  float alpha, beta;
+};
+std::vector<EltwiseOp> eltwise_ops(const Activation& act);
 // Post-ops (fused activations and sums) of a node as a oneDNN attribute.
 dnnl::primitive_attr post_op_attr(const Node& node);
 // For a node with a fused sum: the destination buffer, pre-filled with the sum operand
 // (in place when the operand dies here and already has the right layout).
 dnnl::memory sum_destination(Plan& plan, const Node& node, int id, const dnnl::memory::desc& dst_md);
+
+// `src` viewed (in plain layout) with another shape of the same element count.
+dnnl::memory view_as(Plan& plan, const dnnl::memory& src, const Shape& shape, const std::string& layer);
 
 // One planner per layer kind (layers/*.cpp).
 using LayerPlanner = void (*)(Plan& plan, const Node& node, int id);

@@ -76,15 +76,145 @@ Shape concat_shape(const Node& node, const std::vector<Shape>& ins) {
   return out;
 }
 
-Shape broadcast_shape(const Node& node, const Shape& a, const Shape& b) {
-  if (a.size() != b.size()) shape_error(node, cat("operands ", to_string(a), " and ", to_string(b), " differ in rank"));
-  for (size_t d = 0; d < a.size(); ++d)
-    if (b[d] != a[d] && b[d] != 1)
-      shape_error(node, cat("operand ", to_string(b), " does not broadcast to ", to_string(a)));
-  return a;
+}  // namespace
+
+Shape broadcast_shapes(const Shape& a, const Shape& b) {
+  const size_t rank = std::max(a.size(), b.size());
+  Shape out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1) throw ModelError(cat("shapes ", to_string(a), " and ", to_string(b), " do not broadcast"));
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+namespace {
+
+Shape deconv_shape(const Node& node, const Shape& in) {
+  const auto& p = node.get<ConvParams>();
+  require_rank(node, in, 4);
+  Shape out{in[0], p.out_channels, 0, 0};
+  for (int i = 0; i < 2; ++i)
+    out[2 + i] = (in[2 + i] - 1) * p.stride[i] - p.pad[i] - p.pad[2 + i] + p.dilation[i] * (p.kernel[i] - 1) + p.output_padding[i] + 1;
+  if (out[2] <= 0 || out[3] <= 0) shape_error(node, cat("output would be empty for input ", to_string(in)));
+  return out;
+}
+
+Shape pad_shape(const Node& node, const Shape& in) {
+  const auto& p = node.get<PadParams>();
+  if (p.begin.size() != in.size() || p.end.size() != in.size()) shape_error(node, cat("pads do not match the rank of ", to_string(in)));
+  Shape out = in;
+  for (size_t i = 0; i < in.size(); ++i) {
+    out[i] = in[i] + p.begin[i] + p.end[i];
+    if (out[i] < 0) shape_error(node, cat("pads crop axis ", i, " of ", to_string(in), " below zero"));
+    if (p.mode == PadParams::Reflect && (p.begin[i] >= in[i] || p.end[i] >= in[i]))
+      shape_error(node, cat("reflect pad ", p.begin[i], "/", p.end[i], " needs an axis longer than ", in[i]));
+  }
+  return out;
 }
 
 }  // namespace
+
+Shape infer_node_shape(const Node& node, const std::vector<Shape>& ins) {
+  if (node.op == Op::Constant) return node.tensor("value").shape;
+  if (ins.empty()) shape_error(node, "has no inputs");
+  const Shape& x = ins[0];
+  Shape out;
+  switch (node.op) {
+    case Op::Input:
+    case Op::Constant: break;
+    case Op::Conv: out = conv_shape(node, x); break;
+    case Op::Deconv: out = deconv_shape(node, x); break;
+    case Op::Pool: out = pool_shape(node, x); break;
+    case Op::AdaptiveAvgPool: {
+      require_rank(node, x, 4);
+      const auto& o = node.get<AdaptivePoolParams>().output;
+      out = {x[0], x[1], o[0], o[1]};
+      break;
+    }
+    case Op::InnerProduct: {
+      require_rank(node, x, 2);
+      const auto& p = node.get<InnerProductParams>();
+      for (const auto& t : node.tensors)
+        if (t.role == "weight" && !t.value.empty() && t.value.shape != Shape{p.out_features, x[1]})
+          shape_error(node, cat("weight ", t.key, " has shape ", to_string(t.value.shape), " but the input ",
+                                to_string(x), " needs ", to_string(Shape{p.out_features, x[1]})));
+      out = {x[0], p.out_features};
+      break;
+    }
+    case Op::BatchNorm:
+    case Op::LRN:
+    case Op::Activation:
+    case Op::Identity: out = x; break;
+    case Op::Softmax: {
+      const int axis = node.get<AxisParams>().axis;
+      if (axis < 0 || axis >= static_cast<int>(x.size())) shape_error(node, cat("axis ", axis, " is out of range for ", to_string(x)));
+      out = x;
+      break;
+    }
+    case Op::Concat: out = concat_shape(node, ins); break;
+    case Op::Add:
+    case Op::Mul:
+    case Op::Sub:
+    case Op::Div:
+    case Op::Max:
+    case Op::Min:
+      if (ins.size() != 2) shape_error(node, cat("needs 2 inputs, got ", ins.size()));
+      try {
+        out = broadcast_shapes(ins[0], ins[1]);
+      } catch (const ModelError& e) {
+        shape_error(node, e.what());
+      }
+      break;
+    case Op::Flatten: {
+      if (x.size() < 2) shape_error(node, cat("cannot flatten ", to_string(x)));
+      int64_t features = 1;
+      for (size_t d = 1; d < x.size(); ++d) features *= x[d];
+      out = {x[0], features};
+      break;
+    }
+    case Op::Reshape: {
+      out = node.get<ReshapeParams>().shape;
+      if (element_count(out) != element_count(x)) shape_error(node, cat("cannot reshape ", to_string(x), " to ", to_string(out)));
+      break;
+    }
+    case Op::Transpose: {
+      const auto& perm = node.get<TransposeParams>().perm;
+      if (perm.size() != x.size()) shape_error(node, cat("permutation of ", perm.size(), " axes for ", to_string(x)));
+      out.resize(x.size());
+      std::vector<bool> seen(x.size(), false);
+      for (size_t i = 0; i < perm.size(); ++i) {
+        if (perm[i] < 0 || perm[i] >= static_cast<int>(x.size()) || seen[perm[i]]) shape_error(node, "invalid permutation");
+        seen[perm[i]] = true;
+        out[i] = x[perm[i]];
+      }
+      break;
+    }
+    case Op::Slice: {
+      const auto& p = node.get<SliceParams>();
+      if (p.out.size() != x.size() || p.starts.size() != x.size() || p.steps.size() != x.size())
+        shape_error(node, cat("slice of rank ", p.out.size(), " for ", to_string(x)));
+      for (size_t i = 0; i < x.size(); ++i) {
+        const int64_t last = p.starts[i] + (p.out[i] - 1) * p.steps[i];
+        if (p.out[i] > 0 && (p.starts[i] < 0 || p.starts[i] >= x[i] || last < 0 || last >= x[i]))
+          shape_error(node, cat("slice window leaves axis ", i, " of ", to_string(x)));
+      }
+      out = p.out;
+      break;
+    }
+    case Op::Pad: out = pad_shape(node, x); break;
+    case Op::Resize: {
+      out = node.get<ResizeParams>().out;
+      if (out.size() != x.size() || x.size() < 2) shape_error(node, cat("resize to ", to_string(out), " from ", to_string(x)));
+      for (size_t i = 0; i + 2 < x.size(); ++i)
+        if (out[i] != x[i]) shape_error(node, cat("only the last two axes can be resized: ", to_string(x), " -> ", to_string(out)));
+      break;
+    }
+  }
+  return out;
+}
 
 std::vector<Shape> infer_shapes(const Graph& graph, const std::vector<Shape>& input_shapes) {
   if (input_shapes.size() != graph.inputs.size())
@@ -97,48 +227,7 @@ std::vector<Shape> infer_shapes(const Graph& graph, const std::vector<Shape>& in
     if (node.dead || node.op == Op::Input) continue;
     std::vector<Shape> ins;
     for (int in : node.inputs) ins.push_back(shapes[in]);
-    if (ins.empty()) shape_error(node, "has no inputs");
-    const Shape& x = ins[0];
-    Shape out;
-    switch (node.op) {
-      case Op::Input: break;
-      case Op::Conv: out = conv_shape(node, x); break;
-      case Op::Pool: out = pool_shape(node, x); break;
-      case Op::AdaptiveAvgPool: {
-        require_rank(node, x, 4);
-        const auto& o = node.get<AdaptivePoolParams>().output;
-        out = {x[0], x[1], o[0], o[1]};
-        break;
-      }
-      case Op::InnerProduct: {
-        require_rank(node, x, 2);
-        const auto& p = node.get<InnerProductParams>();
-        for (const auto& t : node.tensors)
-          if (t.role == "weight" && !t.value.empty() && t.value.shape != Shape{p.out_features, x[1]})
-            shape_error(node, cat("weight ", t.key, " has shape ", to_string(t.value.shape), " but the input ",
-                                  to_string(x), " needs ", to_string(Shape{p.out_features, x[1]})));
-        out = {x[0], p.out_features};
-        break;
-      }
-      case Op::BatchNorm:
-      case Op::LRN:
-      case Op::Activation:
-      case Op::Softmax:
-      case Op::Identity: out = x; break;
-      case Op::Concat: out = concat_shape(node, ins); break;
-      case Op::Add:
-      case Op::Mul:
-        if (ins.size() != 2) shape_error(node, cat("needs 2 inputs, got ", ins.size()));
-        out = broadcast_shape(node, ins[0], ins[1]);
-        break;
-      case Op::Flatten: {
-        if (x.size() < 2) shape_error(node, cat("cannot flatten ", to_string(x)));
-        int64_t features = 1;
-        for (size_t d = 1; d < x.size(); ++d) features *= x[d];
-        out = {x[0], features};
-        break;
-      }
-    }
+    const Shape out = infer_node_shape(node, ins);
     // A fused sum adds the last input, which must match the result.
     for (const auto& po : node.post_ops)
       if (po.kind == PostOp::Sum && shapes[node.inputs.back()] != out)

@@ -8,6 +8,7 @@
 #include "model/families/family.hpp"
 #include "model/graph_json.hpp"
 #include "model/json_reader.hpp"
+#include "model/onnx/onnx_model.hpp"
 #include "model/safetensors.hpp"
 #include "model/weights.hpp"
 
@@ -95,7 +96,10 @@ ModelConfig read_config(const std::string& config_path, Graph* graph_out) {
 
   ObjectReader arch = top.object("architecture");
   Graph graph;
-  if (arch.has("graph")) {
+  if (arch.has("onnx")) {
+    config.onnx = relative_to(config_path, arch.string("onnx"));
+    config.num_classes = arch.integer("num_classes", 0);
+  } else if (arch.has("graph")) {
     ObjectReader spec = arch.object("graph");
     graph = graph_from_json(spec);
     config.num_classes = arch.integer("num_classes", 0);
@@ -124,19 +128,53 @@ ModelConfig read_config(const std::string& config_path, Graph* graph_out) {
   return config;
 }
 
-std::unique_ptr<Model> Model::load(const std::string& config_path, const LoadOptions& options) {
+namespace {
+
+bool has_suffix(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& options) {
   auto model = std::unique_ptr<Model>(new Model());
-  auto graph = std::make_shared<Graph>();
-  model->config_ = read_config(config_path, graph.get());
-  if (!options.weights.empty()) model->config_.weights = options.weights;
-  if (model->config_.weights.empty()) throw ModelError(cat(config_path, ": no weights file (set \"weights\" or pass --weights)"));
-  {
-    SafetensorsFile file(model->config_.weights);
-    bind_weights(*graph, file);
+  ModelConfig& config = model->config_;
+  if (has_suffix(path, ".onnx")) {
+    config.path = path;
+    config.name = fs::path(path).stem().string();
+    config.onnx = path;
+  } else {
+    auto graph = std::make_shared<Graph>();
+    config = read_config(path, graph.get());
+    if (config.onnx.empty()) {
+      if (!options.weights.empty()) config.weights = options.weights;
+      if (config.weights.empty()) throw ModelError(cat(path, ": no weights file (set \"weights\" or pass --weights)"));
+      {
+        SafetensorsFile file(config.weights);
+        bind_weights(*graph, file);
+      }
+      optimize(*graph, {model->input_shape(1)});
+      model->executor_ = std::make_unique<Executor>(std::shared_ptr<const Graph>(graph));
+      return model;
+    }
   }
-  optimize(*graph, {model->input_shape(1)});
-  model->graph_ = graph;
-  model->executor_ = std::make_unique<Executor>(graph);
+  // ONNX: the graph is built (and its shape arithmetic folded) per input shape.
+  auto onnx = std::make_shared<const OnnxModel>(config.onnx);
+  if (onnx->inputs().size() != 1) throw ModelError(cat(config.onnx, ": image tools need a model with one input, this one has ", onnx->inputs().size()));
+  const auto& dims = onnx->inputs()[0].dims;
+  if (dims.size() == 4 && config.path == config.onnx) {
+    if (dims[1] == 1) config.input.channels = ChannelOrder::Gray, config.input.mean = {0.5f}, config.input.std = {0.5f};
+    if (dims[2] > 0) config.input.height = static_cast<int>(dims[2]);
+    if (dims[3] > 0) config.input.width = static_cast<int>(dims[3]);
+    config.input.resize_shorter = std::max(config.input.resize_shorter, std::min(config.input.height, config.input.width));
+  }
+  model->onnx_ = onnx;
+  model->executor_ = std::make_unique<Executor>([onnx](const std::vector<Shape>& shapes) {
+    auto graph = std::make_shared<Graph>(onnx->build(shapes));
+    optimize(*graph, shapes);
+    return std::shared_ptr<const Graph>(graph);
+  });
+  model->executor_->prepare({model->input_shape(1)});  // import errors surface at load time
   return model;
 }
 

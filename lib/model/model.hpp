@@ -21,6 +21,7 @@ struct ModelConfig {
   PostprocessSpec postprocess;
   std::vector<std::string> labels;  // empty: class ids stand for themselves
   std::string weights;              // resolved path of the weights file
+  std::string onnx;                 // resolved path of an ONNX file holding graph and weights
   int num_classes = 0;
 };
 
@@ -28,13 +29,19 @@ struct LoadOptions {
   std::string weights;  // overrides the config's weights path when set
 };
 
+class OnnxModel;
+
 class Model {
  public:
-  static std::unique_ptr<Model> load(const std::string& config_path, const LoadOptions& options = {});
+  // `path` is a config (JSON) or an ONNX file (run with default ImageNet preprocessing at
+  // the input size the file declares, else 224x224).
+  static std::unique_ptr<Model> load(const std::string& path, const LoadOptions& options = {});
 
   const ModelConfig& config() const { return config_; }
-  const Graph& graph() const { return *graph_; }
+  // The optimised graph for a batch of one.
+  const Graph& graph() { return executor_->graph({input_shape(1)}); }
   Executor& executor() { return *executor_; }
+  const OnnxModel* onnx() const { return onnx_.get(); }
 
   // Input batch in plain NCHW, preprocessed; returns the graph outputs.
   std::vector<Tensor> run(const Tensor& batch) { return executor_->run(batch); }
@@ -44,7 +51,7 @@ class Model {
 
  private:
   ModelConfig config_;
-  std::shared_ptr<Graph> graph_;
+  std::shared_ptr<const OnnxModel> onnx_;
   std::unique_ptr<Executor> executor_;
 };
 

@@ -216,6 +216,16 @@ float activation(float v, const Activation& a) {
     case ActKind::Sigmoid: r = 1.0 / (1.0 + std::exp(-x)); break;
     case ActKind::HardSwish: r = x * std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0; break;
     case ActKind::SiLU: r = x / (1.0 + std::exp(-x)); break;
+    case ActKind::HardSigmoid: r = std::min(std::max(a.alpha * x + a.beta, 0.0), 1.0); break;
+    case ActKind::Exp: r = std::exp(x); break;
+    case ActKind::Log: r = std::log(x); break;
+    case ActKind::Sqrt: r = std::sqrt(x); break;
+    case ActKind::Abs: r = std::abs(x); break;
+    case ActKind::Affine: r = a.alpha * x + a.beta; break;
+    case ActKind::Pow: r = std::pow(x, double(a.alpha)); break;
+    case ActKind::Elu: r = x >= 0 ? x : a.alpha * (std::exp(x) - 1.0); break;
+    case ActKind::Gelu: r = 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); break;
+    case ActKind::Softplus: r = std::log1p(std::exp(x)); break;
   }
   return static_cast<float>(r);
 }

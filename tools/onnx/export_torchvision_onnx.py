@@ -19,8 +19,9 @@ stay O(1) and the output depends on the input (calibrate_weights).
 
 The graph has one input "input" (float32 [2 or batch, 3, 224, 224]) and one output
 "output" ("out" for fcn). Export uses do_constant_folding=True and eval mode, so
-torch folds BatchNorm into the preceding Conv. --batch-dynamic makes axis 0 of the
-input and output symbolic ("batch").
+torch folds BatchNorm into the preceding Conv (--keep-batchnorm exports with
+TrainingMode.PRESERVE instead, which keeps BatchNormalization nodes). --batch-dynamic
+makes axis 0 of the input and output symbolic ("batch").
 
 --reference-dir DIR also writes DIR/<model>.input.npy (float32 [2, 3, 224, 224],
 N(0,1) drawn with seed+1) and DIR/<model>.torch.npy (PyTorch's float32 output).
@@ -30,6 +31,7 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -104,16 +106,21 @@ def save_npy(arr, path):
     _atomic(path, lambda tmp: np.save(tmp, arr))
 
 
-def export_onnx(model, name, opset, path, batch_dynamic=False, x=None):
+def export_onnx(model, name, opset, path, batch_dynamic=False, x=None, keep_batchnorm=False):
     if opset not in OPSETS:
         raise SystemExit(f"opset {opset} not supported here (choose from {OPSETS})")
     out = output_name(name)
     if x is None:
         x = torch.zeros((BATCH,) + INPUT_SHAPE)
     dynamic = {"input": {0: "batch"}, out: {0: "batch"}} if batch_dynamic else None
+    # EVAL fuses Conv+BatchNormalization; PRESERVE on an eval-mode model keeps BN nodes.
+    mode = torch.onnx.TrainingMode.PRESERVE if keep_batchnorm else torch.onnx.TrainingMode.EVAL
+    model.eval()
+    # fcn's interpolate(size=x.shape[-2:]) triggers a harmless shape-inference warning.
+    warnings.filterwarnings("ignore", message="The shape inference of prim::Constant type is missing")
     _atomic(path, lambda tmp: torch.onnx.export(
         model, (x,), tmp, input_names=["input"], output_names=[out], opset_version=opset,
-        do_constant_folding=True, dynamic_axes=dynamic, training=torch.onnx.TrainingMode.EVAL))
+        do_constant_folding=True, dynamic_axes=dynamic, training=mode))
 
 
 def main():
@@ -122,6 +129,8 @@ def main():
     ap.add_argument("--opset", type=int, required=True, choices=OPSETS)
     ap.add_argument("--seed", type=int, default=0, help="weight seed (default 0)")
     ap.add_argument("--batch-dynamic", action="store_true", help="symbolic batch axis")
+    ap.add_argument("--keep-batchnorm", action="store_true",
+                    help="keep BatchNormalization nodes (default: torch folds them into Conv)")
     ap.add_argument("--reference-dir", help="also write <model>.input.npy and <model>.torch.npy here")
     ap.add_argument("-o", "--output", required=True, help="OUT.onnx")
     args = ap.parse_args()
@@ -130,7 +139,7 @@ def main():
     t0 = time.time()
     model = build(args.model, args.seed)
     x = reference_input(args.seed)
-    export_onnx(model, args.model, args.opset, args.output, args.batch_dynamic, x)
+    export_onnx(model, args.model, args.opset, args.output, args.batch_dynamic, x, args.keep_batchnorm)
     msg = f"{args.model} opset {args.opset} -> {args.output} ({os.path.getsize(args.output) / 1e6:.1f} MB)"
     if args.reference_dir:
         y = run_torch(model, args.model, x)

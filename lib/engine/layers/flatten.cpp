@@ -1,12 +1,10 @@
-// torch.flatten(x, 1): the plain (row-major) buffer viewed as [N, features].
+// torch.flatten(x, 1) and Reshape: the plain (row-major) buffer viewed with the new shape.
 #include "engine/plan.hpp"
 
 namespace osprey {
 
 void plan_flatten(Plan& plan, const Node& node, int id) {
-  const dnnl::memory plain = plan.to_plain(plan.value(node.inputs[0]), node.name);
-  const auto md = plain_desc(to_dims(plan.shape(id)));
-  plan.set_value(id, dnnl::memory(md, plan.engine(), plain.get_data_handle()));
+  plan.set_value(id, view_as(plan, plan.value(node.inputs[0]), plan.shape(id), node.name));
 }
 
 }  // namespace osprey

@@ -15,6 +15,12 @@ void plan_softmax(Plan&, const Node&, int);
 void plan_concat(Plan&, const Node&, int);
 void plan_binary(Plan&, const Node&, int);
 void plan_flatten(Plan&, const Node&, int);
+void plan_constant(Plan&, const Node&, int);
+void plan_deconv(Plan&, const Node&, int);
+void plan_transpose(Plan&, const Node&, int);
+void plan_slice(Plan&, const Node&, int);
+void plan_pad(Plan&, const Node&, int);
+void plan_resize(Plan&, const Node&, int);
 
 static void plan_identity(Plan& plan, const Node& node, int id) { plan.set_value(id, plan.value(node.inputs[0])); }
 
@@ -30,8 +36,19 @@ LayerPlanner planner_for(Op op) {
     case Op::Softmax: return plan_softmax;
     case Op::Concat: return plan_concat;
     case Op::Add:
-    case Op::Mul: return plan_binary;
-    case Op::Flatten: return plan_flatten;
+    case Op::Mul:
+    case Op::Sub:
+    case Op::Div:
+    case Op::Max:
+    case Op::Min: return plan_binary;
+    case Op::Flatten:
+    case Op::Reshape: return plan_flatten;
+    case Op::Constant: return plan_constant;
+    case Op::Deconv: return plan_deconv;
+    case Op::Transpose: return plan_transpose;
+    case Op::Slice: return plan_slice;
+    case Op::Pad: return plan_pad;
+    case Op::Resize: return plan_resize;
     case Op::Identity: return plan_identity;
     case Op::Input: break;
   }
