@@ -74,7 +74,8 @@ Tensor* Node::find_tensor(const std::string& role) {
 const Tensor& Node::tensor(const std::string& role) const {
   for (const auto& t : tensors) {
     if (t.role != role) continue;
-    if (t.value.empty()) throw ModelError(cat("layer '", name, "': tensor '", t.key, "' has no data (weights not loaded)"));
+    if (t.value.empty() && t.value.shape.empty())  // (a zero-element tensor has a shape)
+      throw ModelError(cat("layer '", name, "': tensor '", t.key, "' has no data (weights not loaded)"));
     return t.value;
   }
   throw ModelError(cat("layer '", name, "' has no '", role, "' tensor"));

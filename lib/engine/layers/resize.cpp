@@ -15,7 +15,11 @@ double source_coordinate(const ResizeParams& p, int64_t o, int64_t in, int64_t o
   switch (p.coord) {
     case ResizeParams::HalfPixel: return (o + 0.5) / scale - 0.5;
     case ResizeParams::PytorchHalfPixel: return out > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
-    case ResizeParams::AlignCorners: return out == 1 ? 0.0 : o * static_cast<double>(in - 1) / static_cast<double>(out - 1);
+    case ResizeParams::AlignCorners: {
+      // ONNX measures the output length as in * scale, unrounded, when scales are given.
+      const double length = given_scale > 0 ? in * static_cast<double>(given_scale) : static_cast<double>(out);
+      return length <= 1 ? 0.0 : o * static_cast<double>(in - 1) / (length - 1);
+    }
     case ResizeParams::Asymmetric: return o / scale;
     case ResizeParams::TfHalfPixelForNn: return (o + 0.5) / scale;
   }

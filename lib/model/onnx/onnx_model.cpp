@@ -12,7 +12,7 @@ namespace osprey {
 
 namespace {
 
-constexpr int kMinOpset = 7;
+constexpr int kMinOpset = 1;  // the converters read the attributes each opset version uses
 constexpr int kMaxOpset = 17;
 constexpr int64_t kMaxElements = int64_t{1} << 31;  // no tensor this big is plausible: refuse before allocating
 
@@ -91,6 +91,18 @@ ConstTensor read_tensor_proto(const onnx::TensorProto& t, const std::string& wha
                                                        (static_cast<unsigned char>(t.raw_data()[2 * i + 1]) << 8))
                                : static_cast<uint16_t>(t.int32_data(static_cast<int>(i)));
         v[i] = half_to_float(h);
+      }
+      return ConstTensor::of_floats(shape, std::move(v));
+    }
+    case TP::BFLOAT16: {
+      std::vector<float> v(n);
+      expect(static_cast<size_t>(t.int32_data_size()), 2);
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t h = raw ? static_cast<uint32_t>(static_cast<unsigned char>(t.raw_data()[2 * i]) |
+                                                       (static_cast<unsigned char>(t.raw_data()[2 * i + 1]) << 8))
+                               : static_cast<uint32_t>(t.int32_data(static_cast<int>(i)));
+        const uint32_t bits = h << 16;
+        std::memcpy(&v[i], &bits, 4);
       }
       return ConstTensor::of_floats(shape, std::move(v));
     }
@@ -263,6 +275,7 @@ OnnxModel::OnnxModel(const std::string& path) : path_(path), proto_(std::make_un
     OnnxInput info;
     info.name = in.name();
     const auto& type = in.type().tensor_type();
+    info.elem_type = type.elem_type();
     info.is_float = type.elem_type() == onnx::TensorProto::FLOAT || type.elem_type() == onnx::TensorProto::FLOAT16 ||
                     type.elem_type() == onnx::TensorProto::DOUBLE;
     for (const auto& d : type.shape().dim()) info.dims.push_back(d.has_dim_value() ? d.dim_value() : -1);

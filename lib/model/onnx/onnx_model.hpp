@@ -24,6 +24,7 @@ struct OnnxInput {
   std::string name;
   std::vector<int64_t> dims;  // -1 where the file leaves a dimension open
   bool is_float = true;
+  int elem_type = 1;  // onnx::TensorProto::DataType
 };
 
 class OnnxModel {
@@ -51,5 +52,8 @@ class OnnxModel {
   std::vector<std::string> outputs_;
   int opset_ = 0;
 };
+
+// The ONNX op types the importer maps, sorted.
+std::vector<std::string> supported_onnx_ops();
 
 }  // namespace osprey

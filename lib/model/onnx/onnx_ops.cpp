@@ -153,6 +153,8 @@ void convert_conv_transpose(Importer& im, const onnx::NodeProto& node) {
   im.add(node, std::move(n));
 }
 
+void convert_binary(Importer& im, const onnx::NodeProto& node, Op op, ConstBinary fold);
+
 // y = x W^T + b on 2-D x, with W [out, in].
 void emit_linear(Importer& im, const onnx::NodeProto& node, int x, Tensor weight, Tensor bias, const std::string& output) {
   InnerProductParams p;
@@ -165,9 +167,14 @@ void emit_linear(Importer& im, const onnx::NodeProto& node, int x, Tensor weight
 }
 
 void convert_gemm(Importer& im, const onnx::NodeProto& node) {
-  if (attr_int(node, "transA", 0)) im.fail(node, "transA=1 is not supported");
   const Shape& a = im.shape(node, 0);
   if (a.size() != 2) im.fail(node, cat("A must be 2-D, got ", to_string(a)));
+  int x = im.runtime(node, 0);
+  if (attr_int(node, "transA", 0)) {
+    onnx::NodeProto t;
+    t.set_name(im.node_name(node) + "/transpose_a");
+    x = im.add(t, make_node(Op::Transpose, {x}, TransposeParams{{1, 0}}), node.output(0) + "#a_t");
+  }
   const ConstTensor& b = im.constant(node, 1);
   const float alpha = attr_float(node, "alpha", 1.0f), beta = attr_float(node, "beta", 1.0f);
   // Weight [N, K]: B as given when transB, else B^T.
@@ -175,13 +182,27 @@ void convert_gemm(Importer& im, const onnx::NodeProto& node) {
   Tensor weight = w.as_tensor();
   for (float& v : weight.data) v *= alpha;
   Tensor bias;
+  const bool per_output_c = im.has_input(node, 2) && im.is_constant(node, 2) &&
+                            (im.constant(node, 2).size() == weight.shape[0] || im.constant(node, 2).size() == 1);
+  if (im.has_input(node, 2) && !per_output_c) {
+    // A run-time or matrix-shaped C: y = (alpha A B) + beta C as a linear layer and an add.
+    if (beta != 1.0f) im.fail(node, "beta != 1 with a run-time or matrix-shaped C is not supported");
+    const std::string product = node.output(0) + "#ab";
+    emit_linear(im, node, x, std::move(weight), Tensor{}, product);
+    onnx::NodeProto add;
+    add.set_name(im.node_name(node) + "/add_c");
+    add.add_input(product);
+    add.add_input(node.input(2));
+    add.add_output(node.output(0));
+    return convert_binary(im, add, Op::Add, ConstBinary::Add);
+  }
   if (im.has_input(node, 2)) {
     const ConstTensor& c = im.constant(node, 2);
     if (c.size() != 1 && c.size() != weight.shape[0]) im.fail(node, cat("bias C of shape ", to_string(c.shape), " is not per output"));
     bias = Tensor(Shape{weight.shape[0]});
     for (int64_t i = 0; i < weight.shape[0]; ++i) bias.data[i] = beta * static_cast<float>(c.at(c.size() == 1 ? 0 : i));
   }
-  emit_linear(im, node, im.runtime(node, 0), std::move(weight), std::move(bias), node.output(0));
+  emit_linear(im, node, x, std::move(weight), std::move(bias), node.output(0));
 }
 
 void convert_matmul(Importer& im, const onnx::NodeProto& node) {
@@ -307,7 +328,8 @@ void convert_unary_fold(Importer& im, const onnx::NodeProto& node, ActKind kind,
   im.set_constant(node.output(0), std::move(c));
 }
 
-void convert_sum(Importer& im, const onnx::NodeProto& node) {
+// Sum, Max, Min over any number of inputs: a chain of binary nodes.
+void convert_variadic(Importer& im, const onnx::NodeProto& node, Op op, ConstBinary fold) {
   if (node.input_size() == 1) return im.alias(node.output(0), node.input(0));
   std::string acc = node.input(0);
   for (int i = 1; i < node.input_size(); ++i) {
@@ -316,7 +338,7 @@ void convert_sum(Importer& im, const onnx::NodeProto& node) {
     add.add_input(acc);
     add.add_input(node.input(i));
     add.add_output(i + 1 < node.input_size() ? node.output(0) + "#" + std::to_string(i) : node.output(0));
-    convert_binary(im, add, Op::Add, ConstBinary::Add);
+    convert_binary(im, add, op, fold);
     acc = add.output(0);
   }
 }
@@ -413,7 +435,7 @@ void convert_transpose(Importer& im, const onnx::NodeProto& node) {
 
 void convert_concat(Importer& im, const onnx::NodeProto& node) {
   const Shape& first = im.shape(node, 0);
-  const int axis = normalise_axis(im, node, attr_int(node, "axis", 0), first.size());
+  const int axis = normalise_axis(im, node, attr_int(node, "axis", im.opset() < 4 ? 1 : 0), first.size());
   if (all_constant(im, node)) {
     std::vector<const ConstTensor*> parts;
     for (int i = 0; i < node.input_size(); ++i)
@@ -782,9 +804,9 @@ const std::map<std::string, Converter>& converters() {
       {"Sub", [](Importer& im, C n) { convert_binary(im, n, Op::Sub, ConstBinary::Sub); }},
       {"Mul", [](Importer& im, C n) { convert_binary(im, n, Op::Mul, ConstBinary::Mul); }},
       {"Div", [](Importer& im, C n) { convert_binary(im, n, Op::Div, ConstBinary::Div); }},
-      {"Max", [](Importer& im, C n) { n.input_size() == 2 ? convert_binary(im, n, Op::Max, ConstBinary::Max) : im.fail(n, "only 2 inputs"); }},
-      {"Min", [](Importer& im, C n) { n.input_size() == 2 ? convert_binary(im, n, Op::Min, ConstBinary::Min) : im.fail(n, "only 2 inputs"); }},
-      {"Sum", convert_sum},
+      {"Max", [](Importer& im, C n) { convert_variadic(im, n, Op::Max, ConstBinary::Max); }},
+      {"Min", [](Importer& im, C n) { convert_variadic(im, n, Op::Min, ConstBinary::Min); }},
+      {"Sum", [](Importer& im, C n) { convert_variadic(im, n, Op::Add, ConstBinary::Add); }},
       {"Pow", convert_pow},
       {"Equal", [](Importer& im, C n) { fold_only(im, n, [&] { return fold_binary(ConstBinary::Equal, im.constant(n, 0), im.constant(n, 1)); }); }},
       {"Less", [](Importer& im, C n) { fold_only(im, n, [&] { return fold_binary(ConstBinary::Less, im.constant(n, 0), im.constant(n, 1)); }); }},
@@ -813,6 +835,7 @@ const std::map<std::string, Converter>& converters() {
       {"Dropout",
        [](Importer& im, C n) {
          if (n.output_size() > 1 && !n.output(1).empty()) im.fail(n, "the mask output is not supported");
+         if (im.has_input(n, 2) && im.constant(n, 2).at(0) != 0) im.fail(n, "training mode is not supported");
          im.alias(n.output(0), n.input(0));
        }},
       {"Cast", convert_cast},
