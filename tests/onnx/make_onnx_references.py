@@ -81,7 +81,7 @@ def make_torch(name, opsets, out_dir):
     y = exp.run_torch(model, name, x)
     for k in opsets:
         onnx_path, input_path, torch_path = torch_files(out_dir, name, k)
-        exp.export_onnx(model, name, k, onnx_path, batch_dynamic=False, x=x)
+        exp.export_onnx(model, name, k, onnx_path, batch_dynamic=True, x=x)  # batch stays a free dimension
         exp.save_npy(x.numpy(), input_path)
         exp.save_npy(y, torch_path)  # last: its presence marks a complete set
     return y
