@@ -1,6 +1,7 @@
 // Graph rewrites that make inference cheaper without changing its result:
 //   - identities (dropout at inference) are removed;
-//   - a batch norm right after a convolution is folded into the convolution's weights;
+//   - a batch norm right after a convolution is folded into the convolution's weights, and
+//     so is a per-channel constant multiply/add;
 //   - an activation right after a convolution, linear layer or elementwise op becomes a
 //     oneDNN post-op of that producer;
 //   - a residual add of a convolution's result becomes a "sum" post-op of the convolution,
@@ -16,6 +17,10 @@ namespace osprey {
 
 void remove_identities(Graph& graph);
 void fold_batch_norms(Graph& graph);
+// A per-channel (or scalar) multiply, divide, add or subtract by a constant right after a
+// convolution, and affine activations there, become the convolution's weights and bias
+// (exported graphs often spell batch norm and bias this way).
+void fold_channel_affine(Graph& graph);
 void fuse_activations(Graph& graph);
 // Needs the value shapes (a broadcasting add cannot become a sum post-op).
 void fuse_sums(Graph& graph, const std::vector<Shape>& shapes);

@@ -21,7 +21,11 @@ void plan_deconv(Plan& plan, const Node& node, int id) {
   const memory::dims pad_l{p.pad[0], p.pad[1]};
   const memory::dims pad_r{p.pad[2] - p.output_padding[0], p.pad[3] - p.output_padding[1]};
   const auto src_md = any_desc(to_dims(in));
-  const auto dst_md = any_desc(to_dims(plan.shape(id)));
+  // oneDNN 2.6's blocked deconvolution pads the output channels to the block and is slow
+  // for thin outputs (24 -> 1 channels at 608x800: 180 ms blocked, 13 ms plain, measured
+  // on PP-OCR's detector head): thin outputs take the plain layout.
+  const auto dst_md = p.out_channels % 16 == 0 ? any_desc(to_dims(plan.shape(id)))
+                                               : memory::desc(to_dims(plan.shape(id)), memory::data_type::f32, memory::format_tag::nchw);
   auto desc = p.bias ? dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,
                                                          src_md, any_desc(wdims), any_desc(bdims), dst_md, strides, dilates, pad_l, pad_r)
                      : dnnl::deconvolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::deconvolution_direct,

@@ -36,10 +36,21 @@ Tensor ConstTensor::as_tensor() const {
   return Tensor(shape, std::move(f));
 }
 
+void check_foldable(const Shape& shape) {
+  constexpr int64_t kMaxElements = int64_t{1} << 31;
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d < 0) throw ModelError(cat("negative dimension in the shape ", to_string(shape)));
+    if (d > 0 && count > kMaxElements / d) throw ModelError(cat("the shape ", to_string(shape), " has more than 2^31 elements"));
+    count *= d;
+  }
+}
+
 namespace {
 
 // Element k of `out` (row-major) read from a broadcast source of shape `from` (left-padded).
 std::vector<int64_t> broadcast_index(const Shape& from, const Shape& out) {
+  check_foldable(out);
   const size_t rank = out.size();
   Shape padded(rank - from.size(), 1);
   padded.insert(padded.end(), from.begin(), from.end());

@@ -25,6 +25,10 @@ struct ConstTensor {
   Tensor as_tensor() const;  // float copy
 };
 
+// Folded tensors are computed in memory at import: a shape of more than 2^31 elements (or
+// with a negative dimension) is refused with a ModelError before anything is allocated.
+void check_foldable(const Shape& shape);
+
 // Folding kernels (numpy semantics; integer results when both inputs are integer).
 enum class ConstBinary { Add, Sub, Mul, Div, Max, Min, Equal, Less, Greater, Pow };
 ConstTensor fold_binary(ConstBinary op, const ConstTensor& a, const ConstTensor& b);

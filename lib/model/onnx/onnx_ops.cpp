@@ -128,7 +128,9 @@ void convert_conv_transpose(Importer& im, const onnx::NodeProto& node) {
       const int64_t out = !output_shape.empty() ? output_shape[output_shape.size() - 2 + i] : in[2 + i] * p.stride[i];
       const int64_t total = p.stride[i] * (in[2 + i] - 1) + p.output_padding[i] + (p.kernel[i] - 1) * p.dilation[i] + 1 - out;
       if (total < 0) im.fail(node, "output_shape larger than the transposed convolution can make");
-      const bool upper = auto_pad != "SAME_LOWER";
+      // ONNX: the odd pixel goes at the end for SAME_UPPER, at the start otherwise (NOTSET
+      // with output_shape, SAME_LOWER); ONNX Runtime agrees.
+      const bool upper = auto_pad == "SAME_UPPER";
       p.pad[i] = static_cast<int>(upper ? total / 2 : total - total / 2);
       p.pad[2 + i] = static_cast<int>(total - p.pad[i]);
     }
@@ -290,7 +292,11 @@ void convert_clip(Importer& im, const onnx::NodeProto& node) {
 
 void convert_binary(Importer& im, const onnx::NodeProto& node, Op op, ConstBinary fold) {
   if (all_constant(im, node)) {
-    im.set_constant(node.output(0), fold_binary(fold, im.constant(node, 0), im.constant(node, 1)));
+    try {
+      im.set_constant(node.output(0), fold_binary(fold, im.constant(node, 0), im.constant(node, 1)));
+    } catch (const ModelError& e) {
+      im.fail(node, e.what());  // name the file and node (shapes that do not broadcast, division by zero ...)
+    }
     return;
   }
   // A scalar constant operand becomes an affine activation (fusable into the producer).
@@ -709,20 +715,25 @@ void convert_cast(Importer& im, const onnx::NodeProto& node) {
 
 void convert_constant_of_shape(Importer& im, const onnx::NodeProto& node) {
   const auto dims = im.constant(node, 0).as_ints();
-  ConstTensor value = ConstTensor::of_floats({1}, {0.0f});
-  if (const auto* a = find_attr(node, "value")) value = read_tensor_proto(a->t(), "ConstantOfShape value");
-  Shape shape(dims.begin(), dims.end());
-  for (auto d : shape)
-    if (d < 0 || d > (int64_t{1} << 31)) im.fail(node, cat("absurd shape ", to_string(shape)));
-  im.set_constant(node.output(0), fold_expand(reshaped(value, {}), shape));
+  const Shape shape(dims.begin(), dims.end());
+  try {
+    check_foldable(shape);  // each dimension may be plausible and the product not
+    ConstTensor value = ConstTensor::of_floats({1}, {0.0f});
+    if (const auto* a = find_attr(node, "value")) value = read_tensor_proto(a->t(), "the value attribute");
+    im.set_constant(node.output(0), fold_expand(reshaped(value, {}), shape));
+  } catch (const ModelError& e) {
+    im.fail(node, e.what());
+  }
 }
 
 void convert_range(Importer& im, const onnx::NodeProto& node) {
   const ConstTensor &start = im.constant(node, 0), &limit = im.constant(node, 1), &delta = im.constant(node, 2);
   const double s = start.at(0), l = limit.at(0), d = delta.at(0);
   if (d == 0) im.fail(node, "delta 0");
-  const int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((l - s) / d)));
-  if (n > (int64_t{1} << 31)) im.fail(node, "absurd range");
+  const double count = std::ceil((l - s) / d);  // refused in double: a huge count does not fit int64
+  if (!(count <= static_cast<double>(int64_t{1} << 31)))
+    im.fail(node, cat("a range from ", s, " to ", l, " by ", d, " has more than 2^31 elements"));
+  const int64_t n = count > 0 ? static_cast<int64_t>(count) : 0;
   std::vector<double> v;
   for (int64_t i = 0; i < n; ++i) v.push_back(s + static_cast<double>(i) * d);
   if (start.integer) {
