@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test configure build run test clean
+.PHONY: all deps deps-test configure build run test bench clean
 
 all: build
 
@@ -30,6 +30,13 @@ run: build
 
 test: deps-test build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+# Osprey next to ONNX Runtime on torchvision exports (seeded weights), batch 1 and 8,
+# 2 threads: ms per image and the ratio.
+bench: deps-test build
+	OSPREY_ORT_DIR=$(BUILD)/ort /usr/bin/python3 tests/onnx/make_onnx_references.py --out $(BUILD)/onnx_refs > /dev/null
+	OSPREY_ORT_DIR=$(BUILD)/ort $(BUILD)/osprey-bench --threads 2 --batch 1,8 --repeat 10 \
+	  $(foreach m,resnet50 googlenet vgg16 mobilenet_v2,$(BUILD)/onnx_refs/$(m)_op13.onnx)
 
 clean:
 	rm -rf $(BUILD)

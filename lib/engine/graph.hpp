@@ -38,7 +38,7 @@ enum class Op {
   Identity,         // dropout at inference; removed by passes
   Constant,         // a tensor known at load time ("value"), e.g. a broadcast operand from ONNX
   Deconv,           // transposed convolution (ConvParams; weights [out, in/groups, kh, kw])
-  Reshape,          // row-major reshape to a fixed shape (also squeeze/unsqueeze/flatten at any axis)
+  Reshape,          // row-major reshape (also squeeze/unsqueeze/flatten at any axis)
   Transpose,        // axis permutation
   Slice,            // strided window per axis
   Pad,              // constant, reflect or edge padding per axis
@@ -116,7 +116,11 @@ struct AxisParams {
 };
 
 struct ReshapeParams {
-  Shape shape;  // the output shape, fully known
+  Shape shape;  // the output shape
+  // ONNX Reshape rules (explicit-graph configs, which keep the batch size free): a 0 copies
+  // the input dimension at that position and one -1 is inferred from the element count.
+  // Off (the importer's graphs), `shape` is the exact output shape.
+  bool relative = false;
 };
 
 struct TransposeParams {
@@ -127,7 +131,7 @@ struct SliceParams {
   // One entry per axis, already clamped: element k of the output along an axis is input
   // element starts + k * steps (steps may be negative).
   std::vector<int64_t> starts, steps;
-  Shape out;
+  Shape out;  // -1 for an axis: as many elements as the input has from `starts` on (resolved per input shape)
 };
 
 struct PadParams {
@@ -142,7 +146,9 @@ struct ResizeParams {
   enum Coord { HalfPixel, PytorchHalfPixel, AlignCorners, Asymmetric, TfHalfPixelForNn } coord = HalfPixel;
   // ONNX nearest_mode
   enum Rounding { RoundPreferFloor, RoundPreferCeil, Floor, Ceil } nearest = RoundPreferFloor;
-  Shape out;               // full output shape (only the last two axes are resized)
+  // Output shape: the full shape (only the last two axes may differ from the input's), or
+  // just the last two axes (leading axes follow the input), or empty: floor(input * scale).
+  Shape out;
   std::array<float, 2> scale{0, 0};  // explicit scales for the last two axes (0: out/in)
 };
 

@@ -1,5 +1,7 @@
 #include "engine/shapes.hpp"
 
+#include <cmath>
+
 #include "core/error.hpp"
 
 namespace osprey {
@@ -115,10 +117,84 @@ Shape pad_shape(const Node& node, const Shape& in) {
   return out;
 }
 
+Shape reshape_shape(const Node& node, const Shape& in) {
+  const auto& p = node.get<ReshapeParams>();
+  Shape out = p.shape;
+  if (p.relative) {
+    int infer = -1;
+    int64_t known = 1;
+    for (size_t i = 0; i < out.size(); ++i) {
+      if (out[i] == 0) {
+        if (i >= in.size()) shape_error(node, cat("target ", to_string(p.shape), " copies axis ", i, " which ", to_string(in), " lacks"));
+        out[i] = in[i];
+      }
+      if (out[i] == -1) {
+        if (infer >= 0) shape_error(node, cat("target ", to_string(p.shape), " has more than one -1"));
+        infer = static_cast<int>(i);
+      } else if (out[i] < 0) {
+        shape_error(node, cat("invalid target dimension ", out[i]));
+      } else {
+        known *= out[i];
+      }
+    }
+    if (infer >= 0) {
+      if (known == 0 || element_count(in) % known != 0)
+        shape_error(node, cat("cannot reshape ", to_string(in), " to ", to_string(p.shape), ": no size for -1 fits"));
+      out[infer] = element_count(in) / known;
+    }
+  }
+  if (element_count(out) != element_count(in)) shape_error(node, cat("cannot reshape ", to_string(in), " to ", to_string(out)));
+  return out;
+}
+
+Shape slice_shape(const Node& node, const Shape& x) {
+  const auto& p = node.get<SliceParams>();
+  if (p.out.size() != x.size() || p.starts.size() != x.size() || p.steps.size() != x.size())
+    shape_error(node, cat("slice of rank ", p.out.size(), " for ", to_string(x)));
+  Shape out = p.out;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (p.steps[i] == 0) shape_error(node, cat("step 0 on axis ", i));
+    if (out[i] < 0) {  // as many as fit from the start
+      const int64_t s = p.starts[i], step = p.steps[i];
+      if (s < 0 || s >= x[i]) out[i] = 0;
+      else out[i] = step > 0 ? (x[i] - s + step - 1) / step : s / -step + 1;
+    }
+    const int64_t last = p.starts[i] + (out[i] - 1) * p.steps[i];
+    if (out[i] > 0 && (p.starts[i] < 0 || p.starts[i] >= x[i] || last < 0 || last >= x[i]))
+      shape_error(node, cat("slice window leaves axis ", i, " of ", to_string(x)));
+  }
+  return out;
+}
+
+Shape resize_shape(const Node& node, const Shape& x) {
+  const auto& p = node.get<ResizeParams>();
+  const size_t r = x.size();
+  if (r < 2) shape_error(node, cat("resize needs an input of rank 2 or more, got ", to_string(x)));
+  Shape out = p.out;
+  if (p.out.empty()) {
+    if (p.scale[0] <= 0 || p.scale[1] <= 0) shape_error(node, "neither an output size nor scales");
+    out = x;
+    for (int i = 0; i < 2; ++i)
+      out[r - 2 + i] = static_cast<int64_t>(std::floor(static_cast<double>(x[r - 2 + i]) * static_cast<double>(p.scale[i])));
+  } else if (p.out.size() == 2) {
+    out = x;
+    out[r - 2] = p.out[0];
+    out[r - 1] = p.out[1];
+  }
+  if (out.size() != r) shape_error(node, cat("resize to ", to_string(out), " from ", to_string(x)));
+  for (size_t i = 0; i + 2 < r; ++i)
+    if (out[i] != x[i]) shape_error(node, cat("only the last two axes can be resized: ", to_string(x), " -> ", to_string(out)));
+  return out;
+}
+
 }  // namespace
 
 Shape infer_node_shape(const Node& node, const std::vector<Shape>& ins) {
-  if (node.op == Op::Constant) return node.tensor("value").shape;
+  if (node.op == Op::Constant) {
+    for (const auto& t : node.tensors)  // the declared shape until a weights file binds the value
+      if (t.role == "value") return t.value.empty() && t.value.shape.empty() ? t.shape : t.value.shape;
+    shape_error(node, "has no value");
+  }
   if (ins.empty()) shape_error(node, "has no inputs");
   const Shape& x = ins[0];
   Shape out;
@@ -175,11 +251,7 @@ Shape infer_node_shape(const Node& node, const std::vector<Shape>& ins) {
       out = {x[0], features};
       break;
     }
-    case Op::Reshape: {
-      out = node.get<ReshapeParams>().shape;
-      if (element_count(out) != element_count(x)) shape_error(node, cat("cannot reshape ", to_string(x), " to ", to_string(out)));
-      break;
-    }
+    case Op::Reshape: out = reshape_shape(node, x); break;
     case Op::Transpose: {
       const auto& perm = node.get<TransposeParams>().perm;
       if (perm.size() != x.size()) shape_error(node, cat("permutation of ", perm.size(), " axes for ", to_string(x)));
@@ -192,26 +264,9 @@ Shape infer_node_shape(const Node& node, const std::vector<Shape>& ins) {
       }
       break;
     }
-    case Op::Slice: {
-      const auto& p = node.get<SliceParams>();
-      if (p.out.size() != x.size() || p.starts.size() != x.size() || p.steps.size() != x.size())
-        shape_error(node, cat("slice of rank ", p.out.size(), " for ", to_string(x)));
-      for (size_t i = 0; i < x.size(); ++i) {
-        const int64_t last = p.starts[i] + (p.out[i] - 1) * p.steps[i];
-        if (p.out[i] > 0 && (p.starts[i] < 0 || p.starts[i] >= x[i] || last < 0 || last >= x[i]))
-          shape_error(node, cat("slice window leaves axis ", i, " of ", to_string(x)));
-      }
-      out = p.out;
-      break;
-    }
+    case Op::Slice: out = slice_shape(node, x); break;
     case Op::Pad: out = pad_shape(node, x); break;
-    case Op::Resize: {
-      out = node.get<ResizeParams>().out;
-      if (out.size() != x.size() || x.size() < 2) shape_error(node, cat("resize to ", to_string(out), " from ", to_string(x)));
-      for (size_t i = 0; i + 2 < x.size(); ++i)
-        if (out[i] != x[i]) shape_error(node, cat("only the last two axes can be resized: ", to_string(x), " -> ", to_string(out)));
-      break;
-    }
+    case Op::Resize: out = resize_shape(node, x); break;
   }
   return out;
 }

@@ -70,8 +70,10 @@ def main():
         outputs = sorted(f for f in os.listdir(ref_dir) if f.endswith(".npy"))
         index.append({"name": name, "model": model, "input": inp, "expected": [os.path.join(ref_dir, f) for f in outputs]})
         print(f"{name}: input {x.shape}")
-    with open(os.path.join(out, "cases.json"), "w") as f:
+    tmp = os.path.join(out, "cases.json.tmp")
+    with open(tmp, "w") as f:
         json.dump(index, f, indent=1)
+    os.replace(tmp, os.path.join(out, "cases.json"))
 
 
 if __name__ == "__main__":
