@@ -21,6 +21,27 @@ void add_common_flags(CLI::App& app, CommonOptions& o) {
   app.add_option("-b,--batch", o.batch, "Images per forward pass")->check(CLI::PositiveNumber)->capture_default_str();
   app.add_option("-o,--output", o.output, "Write the JSON lines to this file (atomically) instead of stdout");
   app.add_flag("!--no-progress", o.progress, "Never show the progress line (shown on a terminal by default)");
+  auto* pre = "Preprocessing (overrides the config; for a bare .onnx file)";
+  app.add_option("--input-size", o.input_size, "Network input H,W (or one number)")->delimiter(',')->group(pre);
+  app.add_option("--channels", o.channels, "rgb, bgr or gray")->group(pre);
+  app.add_option("--resize", o.resize, "shorter_side_crop or stretch")->group(pre);
+  app.add_option("--resize-shorter", o.resize_shorter, "Shorter side before the centre crop")->group(pre);
+  app.add_option("--scale", o.scale, "Factor on 8-bit pixels before mean/std (e.g. 0.00392156862745098)")->group(pre);
+  app.add_option("--mean", o.mean, "Per-channel mean, comma-separated")->delimiter(',')->group(pre);
+  app.add_option("--std", o.std, "Per-channel std, comma-separated")->delimiter(',')->group(pre);
+  app.add_option("--labels", o.labels, "Labels file, one name per line")->group(pre);
+}
+
+LoadOptions CommonOptions::load_options() const {
+  nlohmann::json input = nlohmann::json::object();
+  if (!input_size.empty()) input["size"] = input_size.size() == 1 ? nlohmann::json(input_size[0]) : nlohmann::json(input_size);
+  if (!channels.empty()) input["channels"] = channels;
+  if (!resize.empty()) input["resize"] = resize;
+  if (resize_shorter > 0) input["resize_shorter"] = resize_shorter;
+  if (scale > 0) input["scale"] = scale;
+  if (!mean.empty()) input["mean"] = mean;
+  if (!std.empty()) input["std"] = std;
+  return {weights, input.empty() ? "" : input.dump(), labels};
 }
 
 namespace {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "io/atomic_file.hpp"
+#include "model/model.hpp"
 
 namespace osprey {
 
@@ -26,6 +27,15 @@ struct CommonOptions {
   int batch = 1;
   std::string output;
   bool progress = true;
+  // Preprocessing overrides (for a bare .onnx file, or to change a config's)
+  std::vector<int> input_size;
+  std::vector<double> mean, std;
+  double scale = 0;
+  std::string channels, resize, labels;
+  int resize_shorter = 0;
+
+  // The overrides as LoadOptions for Model::load.
+  LoadOptions load_options() const;
 };
 
 void add_common_flags(CLI::App& app, CommonOptions& options);

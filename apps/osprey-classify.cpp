@@ -31,7 +31,7 @@ struct Loaded {
 int classify(const CommonOptions& o, int top_k_flag) {
   set_num_threads(o.threads);
   cv::setNumThreads(1);  // OpenCV's TBB pool would fight oneDNN's OpenMP pool for the cores
-  auto model = Model::load(o.model, {o.weights});
+  auto model = Model::load(o.model, o.load_options());
   const ModelConfig& cfg = model->config();
   const int k = top_k_flag > 0 ? top_k_flag : cfg.postprocess.top_k;
 

@@ -62,6 +62,26 @@ void read_input(ObjectReader in, InputSpec& spec) {
     if (s == 0.0f) in.fail("std", "must not contain 0");
 }
 
+std::vector<std::string> read_label_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ModelError(cat(path, ": cannot open labels file"));
+  std::vector<std::string> labels;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) labels.push_back(line);
+  }
+  return labels;
+}
+
+// Flags given on the command line override the config (same keys, same checks).
+void apply_overrides(ModelConfig& config, const LoadOptions& options) {
+  if (!options.input_json.empty()) {
+    const nlohmann::json input = nlohmann::json::parse(options.input_json);
+    read_input(ObjectReader(input, "command line", "input"), config.input);
+  }
+  if (!options.labels_file.empty()) config.labels = read_label_file(options.labels_file);
+}
+
 std::vector<std::string> read_labels(ObjectReader& top, const std::string& config_path) {
   const auto& v = top.raw("labels");
   std::vector<std::string> labels;
@@ -149,6 +169,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     if (config.onnx.empty()) {
       if (!options.weights.empty()) config.weights = options.weights;
       if (config.weights.empty()) throw ModelError(cat(path, ": no weights file (set \"weights\" or pass --weights)"));
+      apply_overrides(config, options);
       {
         SafetensorsFile file(config.weights);
         bind_weights(*graph, file);
@@ -168,6 +189,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     if (dims[3] > 0) config.input.width = static_cast<int>(dims[3]);
     config.input.resize_shorter = std::max(config.input.resize_shorter, std::min(config.input.height, config.input.width));
   }
+  apply_overrides(config, options);
   model->onnx_ = onnx;
   model->executor_ = std::make_unique<Executor>([onnx](const std::vector<Shape>& shapes) {
     auto graph = std::make_shared<Graph>(onnx->build(shapes));

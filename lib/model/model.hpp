@@ -26,7 +26,9 @@ struct ModelConfig {
 };
 
 struct LoadOptions {
-  std::string weights;  // overrides the config's weights path when set
+  std::string weights;      // overrides the config's weights path when set
+  std::string input_json;   // a JSON object of "input" keys overriding the config's (from flags)
+  std::string labels_file;  // overrides the config's labels when set
 };
 
 class OnnxModel;

@@ -124,6 +124,25 @@ TEST_CASE("the shipped sample images are classified correctly") {
   }
 }
 
+TEST_CASE("a bare ONNX file with preprocessing flags gives the config's answers") {
+  const std::string onnx = std::string(OSPREY_FASHION_DIR) + "/lenet5_fashion_mnist.onnx";
+  const auto from_config = run("-m " + q(kLenet) + " " + q(kPhotos)).lines();
+  const Result r = run("-m " + q(onnx) + " --channels gray --mean 0.2860 --std 0.3530 --resize stretch --input-size 28 --labels " +
+                       q(kSource + "/configs/labels/fashion_mnist.txt") + " " + q(kPhotos));
+  REQUIRE(r.code == 0);
+  const auto from_onnx = r.lines();
+  REQUIRE(from_onnx.size() == from_config.size());
+  for (size_t i = 0; i < from_onnx.size(); ++i) {
+    CHECK(from_onnx[i]["classes"][0]["label"] == from_config[i]["classes"][0]["label"]);
+    CHECK(std::abs(from_onnx[i]["classes"][0]["score"].get<double>() - from_config[i]["classes"][0]["score"].get<double>()) <= 1e-5);
+    CHECK(from_onnx[i]["model"] == "lenet5_fashion_mnist");
+  }
+  // A flag with a wrong value is a one-line error naming it.
+  const Result bad = run("-m " + q(onnx) + " --channels grey " + q(kPhotos));
+  CHECK(bad.code == 2);
+  CHECK(bad.err.find("input.channels") != std::string::npos);
+}
+
 TEST_CASE("inputs: files + directories + globs + list files and stdin - duplicates once") {
   const fs::path dir = scratch("inputs");
   fs::create_directories(dir / "sub" / "deeper");

@@ -53,6 +53,12 @@ def main():
         json.dump(result, f)
     os.replace(tmp, os.path.join(out, "torch_predictions.json"))
     print(f"PyTorch LeNet-5 test accuracy {accuracy * 100:.2f}%")
+    # The same network as an ONNX file, for running a bare .onnx through the CLI.
+    onnx_path = os.path.join(out, "lenet5_fashion_mnist.onnx")
+    if not os.path.exists(onnx_path) or os.path.getmtime(onnx_path) < os.path.getmtime(WEIGHTS):
+        torch.onnx.export(model, x[:1], onnx_path + ".tmp", opset_version=13, input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+        os.replace(onnx_path + ".tmp", onnx_path)
 
 
 if __name__ == "__main__":
