@@ -18,6 +18,7 @@ namespace {
 
 const std::string kSource = OSPREY_SOURCE_DIR;
 const std::string kClassify = OSPREY_CLASSIFY;
+const std::string kInspect = OSPREY_INSPECT;
 const std::string kLenet = kSource + "/configs/lenet5_fashion_mnist.json";
 const std::string kPhotos = kSource + "/photos/fashion";
 
@@ -51,13 +52,16 @@ fs::path scratch(const std::string& name) {
   return dir;
 }
 
-Result run(const std::string& args, const std::string& stdin_text = "") {
+Result run_tool(const std::string& tool, const std::string& args, const std::string& stdin_text = "");
+Result run(const std::string& args, const std::string& stdin_text = "") { return run_tool(kClassify, args, stdin_text); }
+
+Result run_tool(const std::string& tool, const std::string& args, const std::string& stdin_text) {
   static int counter = 0;
   const fs::path dir = fs::path(OSPREY_BINARY_DIR) / "cli_scratch";
   fs::create_directories(dir);
   const std::string base = (dir / ("run" + std::to_string(::getpid()) + "_" + std::to_string(counter++))).string();
   std::ofstream(base + ".in") << stdin_text;
-  const std::string cmd = kClassify + " " + args + " <" + base + ".in >" + base + ".out 2>" + base + ".err";
+  const std::string cmd = tool + " " + args + " <" + base + ".in >" + base + ".out 2>" + base + ".err";
   const int status = std::system(cmd.c_str());
   Result r;
   r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
@@ -270,4 +274,21 @@ TEST_CASE("--output is written atomically - usage errors exit 2") {
   CHECK(run(q(kPhotos)).code == 2);                                    // no model
   CHECK(run("-m " + q(kLenet) + " --batch 0 " + q(kPhotos)).code == 2);  // bad flag value
   CHECK(run("-m " + q(kLenet) + " " + q((dir / "*.nothing").string())).code == 1);  // a pattern matching nothing
+}
+
+TEST_CASE("osprey-inspect counts parameters and FLOPs of configs and ONNX files") {
+  // ResNet-50: 4.1 G multiply-adds; 25.56 M weights plus 53k batch-norm statistics.
+  Result r = run_tool(kInspect, q(kSource + "/configs/resnet50.json") + " --json");
+  REQUIRE(r.code == 0);
+  json j = json::parse(r.out);
+  CHECK(j["flops"].get<double>() == doctest::Approx(8.21e9).epsilon(0.01));
+  CHECK(j["params"].get<int64_t>() == 25610152);
+  CHECK(j["input"] == json::array({1, 3, 224, 224}));
+  // The same LeNet-5 as an ONNX file: 61,706 parameters.
+  r = run_tool(kInspect, q(std::string(OSPREY_FASHION_DIR) + "/lenet5_fashion_mnist.onnx") + " --json --batch 4");
+  REQUIRE(r.code == 0);
+  j = json::parse(r.out);
+  CHECK(j["params"].get<int64_t>() == 61706);
+  CHECK(j["input"] == json::array({4, 1, 28, 28}));
+  CHECK(run_tool(kInspect, q(kSource + "/configs/nothing.json")).code == 2);
 }
