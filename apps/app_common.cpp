@@ -41,7 +41,11 @@ LoadOptions CommonOptions::load_options() const {
   if (scale > 0) input["scale"] = scale;
   if (!mean.empty()) input["mean"] = mean;
   if (!std.empty()) input["std"] = std;
-  return {weights, input.empty() ? "" : input.dump(), labels};
+  LoadOptions options;
+  options.weights = weights;
+  options.input_json = input.empty() ? "" : input.dump();
+  options.labels_file = labels;
+  return options;
 }
 
 namespace {

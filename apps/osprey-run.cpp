@@ -58,7 +58,9 @@ int run(const Options& o) {
       return std::shared_ptr<const Graph>(graph);
     });
   } else {
-    model = Model::load(o.model, {o.weights});
+    LoadOptions options;
+    options.weights = o.weights;
+    model = Model::load(o.model, options);
     input_names = {"input"};
     output_names = model->graph().output_names;
   }

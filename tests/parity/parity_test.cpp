@@ -27,7 +27,9 @@ std::string config_for(const std::string& name) {
 
 void check_parity(const std::string& name) {
   const std::string dir = OSPREY_PARITY_DIR;
-  auto model = Model::load(config_for(name), {dir + "/" + name + ".safetensors"});
+  LoadOptions options;
+  options.weights = dir + "/" + name + ".safetensors";
+  auto model = Model::load(config_for(name), options);
   const Tensor input = read_npy(dir + "/" + name + ".input.npy");
   const Tensor expected = read_npy(dir + "/" + name + ".logits.npy");
   const Tensor got = model->run(input).at(0);
