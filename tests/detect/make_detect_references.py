@@ -1,0 +1,392 @@
+#!/usr/bin/python3
+"""Reference inputs and outputs for lib/detect's parity tests, from torchvision.
+
+  /usr/bin/python3 tests/detect/make_detect_references.py --out DIR [--force]
+
+Writes DIR/<case>.<array>.npy (float32; indices and class ids as float32, exact below
+2^24) and DIR/index.json, which names every case with its parameters and array files:
+  {"version": V, "cases": {"<case>": {"op": ..., <parameters>, "arrays": {"<name>": "<file>"}}}}
+The inputs are seeded random sets and edge cases (empty sets, one box, zero-area,
+inverted and out-of-image boxes, exact score ties, 20k overlapping boxes); the outputs
+come from torchvision.ops and torchvision.models.detection (nms, batched_nms, box_iou,
+box_area, clip_boxes_to_image, remove_small_boxes, roi_align, roi_pool,
+MultiScaleRoIAlign and its LevelMapper, BoxCoder, AnchorGenerator). Soft-NMS and
+py-faster-rcnn's anchors have no torchvision op: they come from the direct
+implementations of the published formulas below.
+Skipped when DIR/index.json is newer than this script (--force regenerates).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+import torchvision
+from torchvision.models.detection._utils import BoxCoder
+from torchvision.models.detection.anchor_utils import AnchorGenerator
+from torchvision.models.detection.image_list import ImageList
+from torchvision.ops import boxes as box_ops
+from torchvision.ops.poolers import LevelMapper
+
+VERSION = 1
+
+
+class Writer:
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+        self.cases = {}
+
+    def case(self, name, op, arrays, **params):
+        files = {}
+        for key, value in arrays.items():
+            arr = np.ascontiguousarray(np.asarray(value, dtype=np.float32))
+            fname = f"{name}.{key}.npy"
+            np.save(os.path.join(self.out_dir, fname), arr)
+            files[key] = fname
+        self.cases[name] = dict(op=op, arrays=files, **params)
+
+    def finish(self):
+        fd, tmp = tempfile.mkstemp(dir=self.out_dir, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w") as f:
+            json.dump({"version": VERSION, "torch": torch.__version__, "torchvision": torchvision.__version__,
+                       "cases": self.cases}, f, indent=1, sort_keys=True)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, os.path.join(self.out_dir, "index.json"))
+
+
+# ---------------------------------------------------------------- inputs
+
+def random_boxes(g, n, width, height, min_size=1.0, max_size=100.0):
+    """n boxes with top-left corners in the image and sizes in [min_size, max_size]."""
+    xy = torch.rand(n, 2, generator=g) * torch.tensor([width, height])
+    wh = min_size + torch.rand(n, 2, generator=g) * (max_size - min_size)
+    return torch.cat([xy, xy + wh], dim=1)
+
+
+def clustered_boxes(g, n, clusters, width, height):
+    """n boxes jittered around `clusters` centres, so most of them overlap heavily."""
+    centres = random_boxes(g, clusters, width, height, 20.0, 200.0)
+    which = torch.randint(0, clusters, (n,), generator=g)
+    base = centres[which]
+    size = (base[:, 2:] - base[:, :2]).repeat(1, 2)
+    return base + (torch.rand(n, 4, generator=g) - 0.5) * 0.3 * size
+
+
+def edge_boxes():
+    """Degenerate and awkward boxes: zero area, inverted, outside the image, duplicates."""
+    return torch.tensor([
+        [10, 10, 10, 10],      # a point
+        [10, 10, 10, 50],      # zero width
+        [10, 10, 60, 10],      # zero height
+        [30, 30, 20, 20],      # inverted
+        [-50, -40, -10, -5],   # fully outside (negative)
+        [-20, -20, 40, 40],    # partly outside
+        [380, 250, 450, 330],  # partly outside the far corner
+        [500, 400, 600, 500],  # fully outside the far side
+        [0, 0, 400, 300],      # the whole image
+        [12, 14, 52, 64],
+        [12, 14, 52, 64],      # duplicate
+        [12.5, 14.25, 52.75, 64.5],
+        [0.1, 0.2, 0.3, 0.4],  # tiny
+    ], dtype=torch.float32)
+
+
+def quantized_scores(g, n, levels):
+    """Scores from a few distinct values, so many exact ties."""
+    return (torch.randint(1, levels + 1, (n,), generator=g).float() / levels).to(torch.float32)
+
+
+# ---------------------------------------------------------------- independent references
+
+def soft_nms_reference(boxes, scores, method, sigma, iou_threshold, score_threshold):
+    """Soft-NMS, Bodla et al. 2017, Algorithm 1, written from the paper in float64:
+    take M = argmax s (first on ties), then s_i <- s_i * f(iou(M, b_i)) for the rest, with
+      linear:   f = 1 - iou if iou >= N_t else 1
+      gaussian: f = exp(-iou^2 / sigma);
+    boxes whose score falls below score_threshold are dropped. IoU has no +1 and is 0 for a
+    zero union."""
+    b = np.asarray(boxes, dtype=np.float64)
+    s = np.asarray(scores, dtype=np.float64).copy()
+    idx = np.arange(len(s))
+    alive = s >= score_threshold
+    idx, s, b = idx[alive], s[alive], b[alive]
+    keep, kept_scores = [], []
+    while len(idx):
+        m = int(np.argmax(s))
+        keep.append(int(idx[m]))
+        kept_scores.append(s[m])
+        M = b[m]
+        rest = np.arange(len(idx)) != m
+        idx, s, b = idx[rest], s[rest], b[rest]
+        w = np.maximum(0.0, np.minimum(M[2], b[:, 2]) - np.maximum(M[0], b[:, 0]))
+        h = np.maximum(0.0, np.minimum(M[3], b[:, 3]) - np.maximum(M[1], b[:, 1]))
+        inter = w * h
+        union = (M[2] - M[0]) * (M[3] - M[1]) + (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) - inter
+        iou = np.where((inter > 0) & (union > 0), inter / np.where(union > 0, union, 1.0), 0.0)
+        if method == "linear":
+            s = np.where(iou >= iou_threshold, s * (1.0 - iou), s)
+        else:
+            s = np.where(iou > 0, s * np.exp(-(iou * iou) / sigma), s)
+        alive = s >= score_threshold
+        idx, s, b = idx[alive], s[alive], b[alive]
+    return np.array(keep, dtype=np.float32), np.array(kept_scores, dtype=np.float32)
+
+
+def py_faster_rcnn_anchors(base_size=16, ratios=(0.5, 1, 2), scales=(8, 16, 32)):
+    """generate_anchors of py-faster-rcnn (+1 convention, np.round), from its description."""
+    def whctrs(a):
+        w, h = a[2] - a[0] + 1, a[3] - a[1] + 1
+        return w, h, a[0] + 0.5 * (w - 1), a[1] + 0.5 * (h - 1)
+
+    def mk(ws, hs, cx, cy):
+        ws, hs = np.asarray(ws, np.float64)[:, None], np.asarray(hs, np.float64)[:, None]
+        return np.hstack([cx - 0.5 * (ws - 1), cy - 0.5 * (hs - 1), cx + 0.5 * (ws - 1), cy + 0.5 * (hs - 1)])
+
+    base = np.array([1, 1, base_size, base_size], np.float64) - 1
+    w, h, cx, cy = whctrs(base)
+    ratios = np.asarray(ratios, np.float64)
+    ws = np.round(np.sqrt(w * h / ratios))
+    hs = np.round(ws * ratios)
+    ratio_anchors = mk(ws, hs, cx, cy)
+    out = []
+    for a in ratio_anchors:
+        w, h, cx, cy = whctrs(a)
+        out.append(mk(w * np.asarray(scales, np.float64), h * np.asarray(scales, np.float64), cx, cy))
+    return np.vstack(out)
+
+
+# ---------------------------------------------------------------- cases
+
+def box_cases(w):
+    g = torch.Generator().manual_seed(1)
+    a = torch.cat([random_boxes(g, 50, 400, 300), edge_boxes()])
+    b = torch.cat([random_boxes(g, 40, 400, 300), edge_boxes()[:6]])
+    w.case("box_iou", "box_iou", {"a": a, "b": b, "iou": box_ops.box_iou(a, b)})
+    w.case("box_area", "box_area", {"boxes": a, "area": box_ops.box_area(a)})
+    w.case("box_iou_empty", "box_iou", {"a": torch.zeros(0, 4), "b": b, "iou": box_ops.box_iou(torch.zeros(0, 4), b)})
+    for h, wd in ((300, 400), (37, 53)):
+        boxes = torch.cat([random_boxes(g, 40, 500, 400, 1, 200) - 50, edge_boxes()])
+        w.case(f"clip_{h}x{wd}", "clip", {"boxes": boxes, "clipped": box_ops.clip_boxes_to_image(boxes, (h, wd))},
+               height=h, width=wd)
+    boxes = torch.cat([random_boxes(g, 60, 100, 100, 0.0, 6.0), edge_boxes(),
+                       torch.tensor([[0, 0, 2.5, 2.5], [0, 0, 2.5, 2.4999], [1, 1, 3.5, 9]])])
+    for min_size in (1e-3, 2.5):
+        w.case(f"remove_small_{min_size}", "remove_small", {
+            "boxes": boxes, "keep": box_ops.remove_small_boxes(boxes, min_size).float()}, min_size=min_size)
+
+
+def nms_cases(w):
+    g = torch.Generator().manual_seed(2)
+
+    def nms_case(name, boxes, scores, iou):
+        keep = box_ops.nms(boxes, scores, iou)
+        w.case(name, "nms", {"boxes": boxes, "scores": scores, "keep": keep.float()}, iou_threshold=iou)
+
+    nms_case("nms_empty", torch.zeros(0, 4), torch.zeros(0), 0.5)
+    nms_case("nms_single", torch.tensor([[1.0, 2.0, 30.0, 40.0]]), torch.tensor([0.3]), 0.5)
+    boxes = random_boxes(g, 500, 400, 300, 5, 120)
+    nms_case("nms_random", boxes, torch.rand(500, generator=g), 0.5)
+    nms_case("nms_random_iou0", boxes, torch.rand(500, generator=g), 0.0)
+    nms_case("nms_random_iou1", boxes, torch.rand(500, generator=g), 1.0)
+    boxes = clustered_boxes(g, 400, 12, 400, 300)
+    nms_case("nms_ties", boxes, quantized_scores(g, 400, 4), 0.3)
+    boxes = torch.cat([edge_boxes(), random_boxes(g, 30, 100, 100, 0, 40), edge_boxes()])
+    nms_case("nms_degenerate", boxes, quantized_scores(g, len(boxes), 3), 0.5)
+    boxes = clustered_boxes(g, 20000, 300, 1200, 900)
+    scores = torch.round(torch.rand(20000, generator=g) * 1000) / 1000  # ties too
+    nms_case("nms_20k", boxes, scores, 0.7)
+    nms_case("nms_20k_iou03", boxes, scores, 0.3)
+
+    def bnms_case(name, boxes, scores, ids, iou, extra=None, unstable_ties=False):
+        keep = box_ops.batched_nms(boxes, scores, ids, iou)
+        arrays = {"boxes": boxes, "scores": scores, "ids": ids.float(), "keep": keep.float()}
+        arrays.update(extra or {})
+        w.case(name, "batched_nms", arrays, iou_threshold=iou, unstable_ties=unstable_ties)
+
+    bnms_case("bnms_empty", torch.zeros(0, 4), torch.zeros(0), torch.zeros(0, dtype=torch.int64), 0.5)
+    # up to 1000 boxes torchvision offsets the classes apart (the coordinate trick)
+    boxes = torch.cat([clustered_boxes(g, 780, 20, 400, 300), edge_boxes()])
+    ids = torch.randint(0, 5, (len(boxes),), generator=g)
+    scores = quantized_scores(g, len(boxes), 10)
+    per_class = box_ops._batched_nms_vanilla(boxes, scores, ids, 0.5)
+    bnms_case("bnms_small", boxes, scores, ids, 0.5, {"keep_per_class": per_class.float()})
+    # all coordinates negative: the offset (max + 1 = 0) does not separate the classes, so
+    # torchvision lets class 0 suppress class 1; the per-class loop keeps both
+    boxes = torch.tensor([[-10.0, -10, -2, -2], [-9, -9, -1, -1]])
+    ids, scores = torch.tensor([0, 1]), torch.tensor([0.9, 0.8])
+    bnms_case("bnms_negative", boxes, scores, ids, 0.5,
+              {"keep_per_class": box_ops._batched_nms_vanilla(boxes, scores, ids, 0.5).float()})
+    boxes = clustered_boxes(g, 1000, 30, 400, 300)
+    ids = torch.randint(0, 91, (1000,), generator=g)
+    bnms_case("bnms_1000_91_classes", boxes, torch.rand(1000, generator=g), ids, 0.5)
+    # above 1000 boxes it loops over classes
+    boxes = clustered_boxes(g, 3000, 60, 800, 600)
+    ids = torch.randint(0, 20, (3000,), generator=g)
+    scores = torch.rand(3000, generator=g)
+    offset = box_ops._batched_nms_coordinate_trick(boxes, scores, ids, 0.5)
+    bnms_case("bnms_large", boxes, scores, ids, 0.5, {"keep_offset": offset.float()})
+    # ties above 1000 boxes: torchvision's final sort there is torch.sort (not stable), so
+    # the order within equal scores is not checked (unstable_ties); Osprey's is stable
+    bnms_case("bnms_large_ties", boxes, quantized_scores(g, 3000, 8), ids, 0.5, unstable_ties=True)
+
+
+def soft_nms_cases(w):
+    g = torch.Generator().manual_seed(3)
+    boxes = torch.cat([clustered_boxes(g, 380, 15, 400, 300), edge_boxes()])
+    scores = torch.rand(len(boxes), generator=g)
+    tie_scores = quantized_scores(g, len(boxes), 5)
+    f32 = lambda v: float(np.float32(v))  # the parameters as the C++ side holds them
+    for name, method, sc, sigma, nt, thr in (
+            ("soft_nms_linear", "linear", scores, 0.5, 0.3, 0.001),
+            ("soft_nms_gaussian", "gaussian", scores, 0.5, 0.3, 0.001),
+            ("soft_nms_gaussian_ties", "gaussian", tie_scores, 0.5, 0.3, 0.001),
+            ("soft_nms_linear_ties", "linear", tie_scores, 0.5, 0.5, 0.05),
+            ("soft_nms_gaussian_wide", "gaussian", scores, 0.1, 0.3, 0.01)):
+        keep, kept = soft_nms_reference(boxes.numpy(), sc.numpy(), method, f32(sigma), f32(nt), f32(thr))
+        w.case(name, "soft_nms", {"boxes": boxes, "scores": sc, "keep": keep, "kept_scores": kept},
+               method=method, sigma=sigma, iou_threshold=nt, score_threshold=thr)
+    keep, kept = soft_nms_reference(np.zeros((0, 4)), np.zeros(0), "gaussian", 0.5, 0.3, 0.001)
+    w.case("soft_nms_empty", "soft_nms", {"boxes": torch.zeros(0, 4), "scores": torch.zeros(0), "keep": keep,
+                                          "kept_scores": kept},
+           method="gaussian", sigma=0.5, iou_threshold=0.3, score_threshold=0.001)
+
+
+def box_coder_cases(w):
+    g = torch.Generator().manual_seed(4)
+    for weights in ((1.0, 1.0, 1.0, 1.0), (10.0, 10.0, 5.0, 5.0)):
+        tag = "rpn" if weights[0] == 1 else "head"
+        coder = BoxCoder(weights)
+        refs = random_boxes(g, 300, 800, 600, 2, 300)
+        gt = random_boxes(g, 300, 800, 600, 2, 300)
+        w.case(f"encode_{tag}", "encode", {"boxes": gt, "references": refs,
+                                           "deltas": coder.encode_single(gt, refs)}, weights=list(weights))
+        k = 1 if tag == "rpn" else 3
+        codes = torch.randn(300, 4 * k, generator=g) * 2
+        codes[::7, 2::4] = 8.0 * weights[2]  # beyond the exp clamp
+        codes[::11, 3::4] = -6.0
+        w.case(f"decode_{tag}", "decode", {"deltas": codes, "references": refs,
+                                           "boxes": coder.decode_single(codes, refs).reshape(300, k, 4)},
+               weights=list(weights), classes=k)
+        # round trip through the coder
+        w.case(f"decode_encoded_{tag}", "decode", {"deltas": coder.encode_single(gt, refs), "references": refs,
+                                                   "boxes": coder.decode_single(coder.encode_single(gt, refs), refs)},
+               weights=list(weights), classes=1)
+
+
+def anchor_cases(w):
+    configs = (
+        ("anchors_fpn", ((32,), (64,), (128,), (256,), (512,)), ((0.5, 1.0, 2.0),) * 5, (512, 640),
+         ((128, 160), (64, 80), (32, 40), (16, 20), (8, 10))),
+        ("anchors_c4", ((128, 256, 512),), ((0.5, 1.0, 2.0),), (600, 1000), ((38, 63),)),
+        ("anchors_odd", ((16, 40), (100,)), ((0.25, 0.7, 1.3), (1.0, 3.0)), (333, 500), ((21, 32), (11, 16))),
+    )
+    for name, sizes, ratios, image, feats in configs:
+        gen = AnchorGenerator(sizes, ratios)
+        images = ImageList(torch.zeros(1, 3, *image), [image])
+        maps = [torch.zeros(1, 1, *f) for f in feats]
+        anchors = gen(images, maps)[0]
+        cells = torch.cat(gen.cell_anchors)
+        w.case(name, "anchors", {"anchors": anchors, "cell_anchors": cells},
+               sizes=[list(map(float, s)) for s in sizes], aspect_ratios=[list(r) for r in ratios],
+               image=list(image), feature_maps=[list(f) for f in feats])
+    cells = py_faster_rcnn_anchors()
+    grid = (5, 7)
+    sx, sy = np.meshgrid(np.arange(grid[1]) * 16, np.arange(grid[0]) * 16)
+    shifts = np.stack([sx.ravel(), sy.ravel(), sx.ravel(), sy.ravel()], axis=1)
+    anchors = (cells[None, :, :] + shifts[:, None, :]).reshape(-1, 4)
+    w.case("anchors_faster_rcnn", "faster_rcnn_anchors", {"cell_anchors": cells, "anchors": anchors},
+           grid=list(grid), stride=16)
+
+
+def roi_boxes(g, n, width, height):
+    boxes = torch.cat([random_boxes(g, n, width * 1.1, height * 1.1, 0.2, width * 0.8) - 0.05 * width,
+                       torch.tensor([[5, 6, 5, 6], [8, 4, 3, 2], [-30, -30, -5, -5], [0, 0, width, height],
+                                     [width - 3, height - 3, width + 40, height + 40], [2.2, 3.7, 2.9, 4.1],
+                                     [width + 5, 2, width + 30, 20]], dtype=torch.float32)])
+    ids = torch.randint(0, 2, (len(boxes), 1), generator=g).float()
+    return torch.cat([ids, boxes], dim=1)
+
+
+def roi_cases(w):
+    g = torch.Generator().manual_seed(5)
+    feats = torch.rand(2, 3, 24, 30, generator=g)
+    rois = roi_boxes(g, 40, 60, 48)  # image 48x60 at stride 2
+    variants = [(7, 7, 0.5, 0, False), (7, 7, 0.5, 0, True), (7, 7, 0.5, 2, False), (7, 7, 0.5, 2, True),
+                (3, 5, 0.25, -1, True), (2, 2, 1.0, 1, False), (14, 14, 0.5, 0, True)]
+    for oh, ow, scale, sr, aligned in variants:
+        out = torchvision.ops.roi_align(feats, rois, (oh, ow), spatial_scale=scale, sampling_ratio=sr, aligned=aligned)
+        w.case(f"roi_align_{oh}x{ow}_s{scale}_r{sr}_{'aligned' if aligned else 'legacy'}", "roi_align",
+               {"features": feats, "rois": rois, "out": out},
+               output=[oh, ow], spatial_scale=scale, sampling_ratio=sr, aligned=aligned)
+    empty = torchvision.ops.roi_align(feats, torch.zeros(0, 5), (7, 7), 0.5, 2, True)
+    w.case("roi_align_empty", "roi_align", {"features": feats, "rois": torch.zeros(0, 5), "out": empty},
+           output=[7, 7], spatial_scale=0.5, sampling_ratio=2, aligned=True)
+    for oh, ow, scale in ((5, 4, 0.5), (7, 7, 1.0), (2, 3, 0.25)):
+        out = torchvision.ops.roi_pool(feats, rois, (oh, ow), spatial_scale=scale)
+        w.case(f"roi_pool_{oh}x{ow}_s{scale}", "roi_pool", {"features": feats, "rois": rois, "out": out},
+               output=[oh, ow], spatial_scale=scale)
+
+
+def multiscale_cases(w):
+    g = torch.Generator().manual_seed(6)
+    configs = (
+        ("msroi_fpn", (256, 320), [(256, 320), (240, 300)], [(64, 80), (32, 40), (16, 20), (8, 10)], 2, (7, 7)),
+        ("msroi_odd", (250, 333), [(250, 333), (201, 300)], [(63, 84), (32, 42), (16, 21), (8, 11)], 0, (5, 3)),
+        ("msroi_single", (256, 320), [(256, 320), (256, 320)], [(16, 20)], 2, (7, 7)),
+        ("msroi_two_levels", (256, 320), [(256, 320), (256, 320)], [(32, 40), (16, 20)], 1, (4, 4)),
+    )
+    for name, image, image_sizes, feat_sizes, sr, out_size in configs:
+        feats = {f"p{i}": torch.rand(2, 4, *s, generator=g) for i, s in enumerate(feat_sizes)}
+        boxes = []
+        for b in range(2):
+            n = 25
+            xy = torch.rand(n, 2, generator=g) * torch.tensor([image[1], image[0]]) * 0.8
+            wh = torch.exp(torch.rand(n, 2, generator=g) * math.log(250.0)) + 1.0
+            boxes.append(torch.cat([xy, xy + wh], dim=1))
+        # inverted (negative area: torchvision pools it from no level), zero area, level edges
+        boxes[0] = torch.cat([boxes[0], torch.tensor([[50, 50, 40, 80], [10, 10, 10, 30], [0, 0, 112, 112],
+                                                      [0, 0, 224, 224], [5, 5, 453, 5 + 448 * 0.5]])])
+        pooler = torchvision.ops.MultiScaleRoIAlign(list(feats.keys()), out_size, sr)
+        out = pooler(feats, boxes, image_sizes)
+        rois = torch.cat([torch.cat([torch.full((len(bx), 1), float(i)), bx], dim=1) for i, bx in enumerate(boxes)])
+        arrays = {"rois": rois, "out": out}
+        arrays.update({f"features{i}": f for i, f in enumerate(feats.values())})
+        w.case(name, "multiscale_roi_align", arrays, levels=len(feat_sizes), image_sizes=[list(s) for s in image_sizes],
+               output=list(out_size), sampling_ratio=sr, scales=pooler.scales)
+
+    boxes = torch.cat([random_boxes(g, 200, 1000, 800, 0, 900),
+                       torch.tensor([[0, 0, 112, 112], [0, 0, 224, 224], [0, 0, 448, 448], [0, 0, 56, 56],
+                                     [0, 0, 896, 896], [0, 0, 111.99, 112], [3, 3, 3, 3], [0, 0, 1, 1]])])
+    levels = LevelMapper(2, 5)([boxes])
+    w.case("level_mapper", "level_mapper", {"boxes": boxes, "levels": levels.float()}, k_min=2, k_max=5)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    index = os.path.join(args.out, "index.json")
+    if not args.force and os.path.exists(index) and os.path.getmtime(index) > os.path.getmtime(__file__):
+        with open(index) as f:
+            if json.load(f).get("version") == VERSION:
+                print(f"{index}: up to date")
+                return 0
+    torch.set_num_threads(1)
+    start = time.time()
+    w = Writer(args.out)
+    with torch.no_grad():
+        for make in (box_cases, nms_cases, soft_nms_cases, box_coder_cases, anchor_cases, roi_cases, multiscale_cases):
+            make(w)
+    w.finish()
+    print(f"{len(w.cases)} cases in {args.out} ({time.time() - start:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
