@@ -30,32 +30,41 @@ int sole_consumer(const Graph& graph, int id) {
   return -1;
 }
 
+// Folds y = conv(x) * s + b (per output channel) into the conv's weights and bias.
+void scale_and_shift(Node& conv, const std::vector<float>& scale, const std::vector<float>& shift) {
+  auto& p = conv.get<ConvParams>();
+  const auto channels = static_cast<size_t>(p.out_channels);
+  Tensor* w = conv.find_tensor("weight");
+  const size_t per_out = w->data.size() / channels;
+  for (size_t o = 0; o < channels; ++o)
+    for (size_t k = 0; k < per_out; ++k) w->data[o * per_out + k] *= scale[o];
+  Tensor bias(Shape{p.out_channels});
+  if (const Tensor* b = conv.find_tensor("bias"); b && !b->empty()) bias = *b;
+  for (size_t o = 0; o < channels; ++o) bias.data[o] = bias.data[o] * scale[o] + shift[o];
+  if (Tensor* b = conv.find_tensor("bias")) {
+    *b = std::move(bias);
+  } else {
+    conv.tensors.push_back({"bias", conv.name + ".bias (folded)", Shape{p.out_channels}, std::move(bias)});
+  }
+  p.bias = true;
+}
+
 void fold_into_conv(Node& conv, const Node& bn) {
-  const auto& p = conv.get<ConvParams>();
   const float eps = bn.get<BatchNormParams>().eps;
   const Tensor& gamma = bn.tensor("weight");
   const Tensor& beta = bn.tensor("bias");
   const Tensor& mean = bn.tensor("running_mean");
   const Tensor& var = bn.tensor("running_var");
-  Tensor* weight = conv.find_tensor("weight");
-  if (!weight || weight->empty()) throw ModelError(cat("layer '", conv.name, "': weights not loaded before folding"));
-  const int64_t out = p.out_channels;
-  const int64_t per_out = weight->size() / out;
-
-  Tensor bias(Shape{out});
-  if (const Tensor* b = conv.find_tensor("bias"); b && !b->empty()) bias = *b;
-  for (int64_t o = 0; o < out; ++o) {
-    // Same arithmetic as torch's eval-mode batch norm: (x - mean) / sqrt(var + eps) * gamma + beta.
-    const float scale = gamma.data[o] / std::sqrt(var.data[o] + eps);
-    for (int64_t k = 0; k < per_out; ++k) weight->data[o * per_out + k] *= scale;
-    bias.data[o] = (bias.data[o] - mean.data[o]) * scale + beta.data[o];
+  if (conv.find_tensor("weight") == nullptr || conv.find_tensor("weight")->empty())
+    throw ModelError(cat("layer '", conv.name, "': weights not loaded before folding"));
+  const auto channels = static_cast<size_t>(conv.get<ConvParams>().out_channels);
+  std::vector<float> scale(channels), shift(channels);
+  for (size_t o = 0; o < channels; ++o) {
+    // eval-mode batch norm: (x - mean) / sqrt(var + eps) * gamma + beta
+    scale[o] = gamma.data[o] / std::sqrt(var.data[o] + eps);
+    shift[o] = beta.data[o] - mean.data[o] * scale[o];
   }
-  if (Tensor* b = conv.find_tensor("bias")) {
-    *b = std::move(bias);
-  } else {
-    conv.tensors.push_back({"bias", bn.name + " (folded)", Shape{out}, std::move(bias)});
-  }
-  conv.get<ConvParams>().bias = true;
+  scale_and_shift(conv, scale, shift);
 }
 
 }  // namespace
@@ -84,25 +93,6 @@ std::vector<float> per_channel(const Node& constant, int64_t channels) {
   while (s.size() < 4) s.insert(s.begin(), 1);
   if (s.size() != 4 || s[0] != 1 || s[2] != 1 || s[3] != 1 || (s[1] != channels && s[1] != 1)) return {};
   return s[1] == channels ? t.data : std::vector<float>(static_cast<size_t>(channels), t.data.at(0));
-}
-
-// Folds y = conv(x) * s + b (per output channel) into the conv's weights and bias.
-void scale_and_shift(Node& conv, const std::vector<float>& scale, const std::vector<float>& shift) {
-  auto& p = conv.get<ConvParams>();
-  const auto channels = static_cast<size_t>(p.out_channels);
-  Tensor* w = conv.find_tensor("weight");
-  const size_t per_out = w->data.size() / channels;
-  for (size_t o = 0; o < channels; ++o)
-    for (size_t k = 0; k < per_out; ++k) w->data[o * per_out + k] *= scale[o];
-  Tensor bias(Shape{p.out_channels});
-  if (const Tensor* b = conv.find_tensor("bias"); b && !b->empty()) bias = *b;
-  for (size_t o = 0; o < channels; ++o) bias.data[o] = bias.data[o] * scale[o] + shift[o];
-  if (Tensor* b = conv.find_tensor("bias")) {
-    *b = std::move(bias);
-  } else {
-    conv.tensors.push_back({"bias", conv.name + ".bias (folded)", Shape{p.out_channels}, std::move(bias)});
-  }
-  p.bias = true;
 }
 
 }  // namespace

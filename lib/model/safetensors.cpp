@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/half.hpp"
 
 namespace osprey {
 
@@ -23,26 +24,6 @@ size_t dtype_size(const std::string& dtype) {
   return 0;
 }
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = (h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ffu, bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal: normalise
-      exp = 127 - 15 + 1;
-      while (!(mant & 0x400u)) mant <<= 1, --exp;
-      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 }  // namespace
 
@@ -135,10 +116,7 @@ Tensor SafetensorsFile::read(const std::string& name) const {
   } else if (e.dtype == "F16") {
     for (size_t i = 0; i < n; ++i) t.data[i] = half_to_float(static_cast<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8)));
   } else if (e.dtype == "BF16") {
-    for (size_t i = 0; i < n; ++i) {
-      const uint32_t bits = static_cast<uint32_t>(src[2 * i] | (src[2 * i + 1] << 8)) << 16;
-      std::memcpy(&t.data[i], &bits, 4);
-    }
+    for (size_t i = 0; i < n; ++i) t.data[i] = bfloat16_to_float(static_cast<uint16_t>(src[2 * i] | (src[2 * i + 1] << 8)));
   } else if (e.dtype == "F64") {
     for (size_t i = 0; i < n; ++i) {
       double d;

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "core/error.hpp"
+#include "core/half.hpp"
 #include "engine/shapes.hpp"
 #include "model/onnx/importer.hpp"
 
@@ -33,26 +34,6 @@ void copy_raw(const std::string& raw, std::vector<T>& out) {
   std::memcpy(out.data(), raw.data(), out.size() * sizeof(T));
 }
 
-float half_to_float(uint16_t h) {
-  const uint32_t sign = (h & 0x8000u) << 16;
-  uint32_t exp = (h >> 10) & 0x1f, mant = h & 0x3ffu, bits;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {
-      exp = 127 - 15 + 1;
-      while (!(mant & 0x400u)) mant <<= 1, --exp;
-      bits = sign | (exp << 23) | ((mant & 0x3ffu) << 13);
-    }
-  } else if (exp == 31) {
-    bits = sign | 0x7f800000u | (mant << 13);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23) | (mant << 13);
-  }
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
 
 }  // namespace
 
@@ -98,11 +79,10 @@ ConstTensor read_tensor_proto(const onnx::TensorProto& t, const std::string& wha
       std::vector<float> v(n);
       expect(static_cast<size_t>(t.int32_data_size()), 2);
       for (size_t i = 0; i < n; ++i) {
-        const uint32_t h = raw ? static_cast<uint32_t>(static_cast<unsigned char>(t.raw_data()[2 * i]) |
+        const uint16_t h = raw ? static_cast<uint16_t>(static_cast<unsigned char>(t.raw_data()[2 * i]) |
                                                        (static_cast<unsigned char>(t.raw_data()[2 * i + 1]) << 8))
-                               : static_cast<uint32_t>(t.int32_data(static_cast<int>(i)));
-        const uint32_t bits = h << 16;
-        std::memcpy(&v[i], &bits, 4);
+                               : static_cast<uint16_t>(t.int32_data(static_cast<int>(i)));
+        v[i] = bfloat16_to_float(h);
       }
       return ConstTensor::of_floats(shape, std::move(v));
     }
