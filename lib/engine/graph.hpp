@@ -43,6 +43,7 @@ enum class Op {
   Slice,            // strided window per axis
   Pad,              // constant, reflect or edge padding per axis
   Resize,           // nearest or linear interpolation of the last two axes, ONNX Resize semantics
+                    // (optionally to the size of a second input's last two axes)
 };
 
 inline bool is_binary(Op op) {
@@ -150,6 +151,9 @@ struct ResizeParams {
   // just the last two axes (leading axes follow the input), or empty: floor(input * scale).
   Shape out;
   std::array<float, 2> scale{0, 0};  // explicit scales for the last two axes (0: out/in)
+  // The output's last two axes are those of the node's second input, which is read for its
+  // shape only (torch's F.interpolate(x, size=y.shape[-2:])); `out` and `scale` stay empty.
+  bool size_from_second_input = false;
 };
 
 using NodeParams = std::variant<std::monostate, ConvParams, PoolParams, AdaptivePoolParams, InnerProductParams,

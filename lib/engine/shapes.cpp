@@ -166,12 +166,22 @@ Shape slice_shape(const Node& node, const Shape& x) {
   return out;
 }
 
-Shape resize_shape(const Node& node, const Shape& x) {
+Shape resize_shape(const Node& node, const std::vector<Shape>& ins) {
   const auto& p = node.get<ResizeParams>();
+  const Shape& x = ins[0];
   const size_t r = x.size();
   if (r < 2) shape_error(node, cat("resize needs an input of rank 2 or more, got ", to_string(x)));
+  if (ins.size() != (p.size_from_second_input ? 2u : 1u))
+    shape_error(node, cat("resize takes ", p.size_from_second_input ? "two inputs (data, size reference)" : "one input", ", got ", ins.size()));
   Shape out = p.out;
-  if (p.out.empty()) {
+  if (p.size_from_second_input) {
+    const Shape& like = ins[1];
+    if (!p.out.empty() || p.scale[0] != 0 || p.scale[1] != 0) shape_error(node, "a size taken from the second input excludes a size or scales");
+    if (like.size() < 2) shape_error(node, cat("the size reference needs rank 2 or more, got ", to_string(like)));
+    out = x;
+    out[r - 2] = like[like.size() - 2];
+    out[r - 1] = like[like.size() - 1];
+  } else if (p.out.empty()) {
     if (p.scale[0] <= 0 || p.scale[1] <= 0) shape_error(node, "neither an output size nor scales");
     out = x;
     for (int i = 0; i < 2; ++i)
@@ -266,7 +276,7 @@ Shape infer_node_shape(const Node& node, const std::vector<Shape>& ins) {
     }
     case Op::Slice: out = slice_shape(node, x); break;
     case Op::Pad: out = pad_shape(node, x); break;
-    case Op::Resize: out = resize_shape(node, x); break;
+    case Op::Resize: out = resize_shape(node, ins); break;
   }
   return out;
 }

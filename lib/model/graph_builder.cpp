@@ -86,6 +86,15 @@ int GraphBuilder::add(const std::string& name, int a, int b) {
   return append(Node{name, Op::Add, {a, b}, {}, {}, {}, false}, channels(a));
 }
 
+int GraphBuilder::upsample_nearest_like(const std::string& name, int x, int like) {
+  ResizeParams p;
+  p.mode = ResizeParams::Nearest;
+  p.coord = ResizeParams::Asymmetric;
+  p.nearest = ResizeParams::Floor;
+  p.size_from_second_input = true;
+  return append(Node{name, Op::Resize, {x, like}, p, {}, {}, false}, channels(x));
+}
+
 int GraphBuilder::softmax(const std::string& name, int x) {
   return append(Node{name, Op::Softmax, {x}, AxisParams{1}, {}, {}, false}, channels(x));
 }

@@ -346,7 +346,10 @@ class Parser {
       return add(make(name, Op::Pad, {x}, p), c);
     }
     if (op == "resize") {
+      // Two inputs: the second gives the output's last two axes (read for its shape only).
+      if (in.size() != 1 && in.size() != 2) layer.fail("input", "resize takes one input, or two (data, size reference)");
       ResizeParams p;
+      p.size_from_second_input = in.size() == 2;
       p.mode = choice<ResizeParams::Mode>(layer, "mode", {{"nearest", ResizeParams::Nearest}, {"linear", ResizeParams::Linear}},
                                           ResizeParams::Nearest);
       p.coord = choice<ResizeParams::Coord>(layer, "coordinate_mode",
@@ -370,6 +373,11 @@ class Parser {
         const auto s = layer.numbers("scales");
         if (s.size() != 2 || !(s[0] > 0) || !(s[1] > 0)) layer.fail("scales", "expected two positive numbers [h, w]");
         p.scale = {static_cast<float>(s[0]), static_cast<float>(s[1])};
+      }
+      if (p.size_from_second_input) {
+        if (!p.out.empty()) layer.fail("size", "not allowed with a second input, which gives the size");
+        if (p.scale[0] != 0) layer.fail("scales", "not allowed with a second input, which gives the size");
+        return add(make(name, Op::Resize, {in[0], in[1]}, p), channels_[in[0]]);
       }
       if (p.out.empty() && p.scale[0] == 0) layer.fail("size", "missing: give size [h, w], scales [h, w] or both");
       return same(Op::Resize, p);

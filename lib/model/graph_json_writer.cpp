@@ -366,6 +366,7 @@ GraphJson graph_to_json(const Graph& g, const Shape& input_shape, bool with_tens
         j["mode"] = p.mode == ResizeParams::Nearest ? "nearest" : "linear";
         j["coordinate_mode"] = resize_coord(p.coord);
         if (p.mode == ResizeParams::Nearest) j["nearest_mode"] = resize_rounding(p.nearest);
+        if (p.size_from_second_input) break;  // the second input gives the size
         j["size"] = {out.at(out.size() - 2), out.at(out.size() - 1)};
         if (p.scale[0] > 0 || p.scale[1] > 0) j["scales"] = {real(p.scale[0]), real(p.scale[1])};
         break;

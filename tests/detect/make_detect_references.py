@@ -13,7 +13,17 @@ box_area, clip_boxes_to_image, remove_small_boxes, roi_align, roi_pool,
 MultiScaleRoIAlign and its LevelMapper, BoxCoder, AnchorGenerator). Soft-NMS and
 py-faster-rcnn's anchors have no torchvision op: they come from the direct
 implementations of the published formulas below.
-Skipped when DIR/index.json is newer than this script (--force regenerates).
+
+DIR/backbone/ holds the Faster R-CNN backbone case (op "resnet_fpn_backbone"): the
+ResNet-50-FPN of fasterrcnn_resnet50_fpn with FrozenBatchNorm2d (eps 0, as torchvision
+loads its COCO weights), seeded weights, randomised frozen statistics, random FPN biases
+and weights calibrated so activations stay O(1) (tools/export_torchvision.py's
+calibrate_weights); its safetensors file has the detector's state_dict keys
+("backbone.body...", "backbone.fpn..."), the inputs are N(0, 1) ([2, 3, 256, 320], and
+[1, 3, 250, 333] for sizes that do not halve evenly) and the outputs are the five FPN
+levels '0', '1', '2', '3', 'pool'.
+Skipped when DIR/index.json is newer than this script and the tools it imports
+(--force regenerates).
 """
 import argparse
 import json
@@ -30,9 +40,18 @@ from torchvision.models.detection._utils import BoxCoder
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.image_list import ImageList
 from torchvision.ops import boxes as box_ops
+from torchvision.ops.misc import FrozenBatchNorm2d
 from torchvision.ops.poolers import LevelMapper
 
-VERSION = 1
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOOLS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools")
+sys.path.insert(0, TOOLS)
+from export_torchvision import calibrate_weights  # noqa: E402
+from safetensors_io import save_file  # noqa: E402
+
+VERSION = 2
+# Files whose change invalidates existing references.
+DEPENDENCIES = [os.path.abspath(__file__)] + [os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py")]
 
 
 class Writer:
@@ -365,6 +384,71 @@ def multiscale_cases(w):
     w.case("level_mapper", "level_mapper", {"boxes": boxes, "levels": levels.float()}, k_min=2, k_max=5)
 
 
+def frozen_batchnorm(module, eps):
+    """`module` with every BatchNorm2d replaced by a FrozenBatchNorm2d(eps): the backbone
+    fasterrcnn_resnet50_fpn builds when it loads weights (weights=None gives BatchNorm2d)."""
+    for name, child in module.named_children():
+        if isinstance(child, torch.nn.BatchNorm2d):
+            setattr(module, name, FrozenBatchNorm2d(child.num_features, eps=eps))
+        else:
+            frozen_batchnorm(child, eps)
+    return module
+
+
+def backbone_cases(w):
+    """fasterrcnn_resnet50_fpn's backbone (ResNet-50 body with FrozenBatchNorm2d, FPN,
+    LastLevelMaxPool) on seeded weights; files in DIR/backbone/."""
+    seed = 2024
+    eps = 0.0  # overwrite_eps(model, 0.0), as for the COCO weights
+    torch.manual_seed(seed)
+    detector = torchvision.models.detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None)
+    backbone = frozen_batchnorm(detector.backbone, eps).eval()
+    g = torch.Generator().manual_seed(seed + 1)
+
+    def u(lo, hi, t):
+        return torch.rand(t.shape, generator=g) * (hi - lo) + lo
+
+    for m in backbone.modules():  # the ranges of export_torchvision.randomize_batchnorm
+        if isinstance(m, FrozenBatchNorm2d):
+            m.weight.copy_(u(0.5, 1.5, m.weight))
+            m.bias.copy_(u(-0.2, 0.2, m.bias))
+            m.running_mean.copy_(u(-0.2, 0.2, m.running_mean))
+            m.running_var.copy_(u(0.5, 2.0, m.running_var))
+    for m in backbone.fpn.modules():  # torchvision initialises them to 0
+        if isinstance(m, torch.nn.Conv2d) and m.bias is not None:
+            m.bias.copy_(u(-0.5, 0.5, m.bias))
+    calibrate_weights(backbone, torch.randn(2, 3, 256, 320, generator=torch.Generator().manual_seed(seed + 2)))
+
+    tensors = {"backbone." + k: v.detach().float().contiguous() for k, v in backbone.state_dict().items()}
+    expected = {k for k in detector.state_dict() if k.startswith("backbone.") and not k.endswith("num_batches_tracked")}
+    if set(tensors) != expected:
+        raise SystemExit(f"backbone keys differ from the detector's: {sorted(set(tensors) ^ expected)[:10]}")
+    sub = os.path.join(w.out_dir, "backbone")
+    os.makedirs(sub, exist_ok=True)
+    weights = "backbone/resnet50_fpn.safetensors"
+    save_file(tensors, os.path.join(w.out_dir, weights),
+              metadata={"model": "fasterrcnn_resnet50_fpn.backbone", "seed": str(seed), "bn_eps": str(eps),
+                        "purpose": "detect parity reference"})
+    names = ["0", "1", "2", "3", "pool"]
+    for case, shape, input_seed in (("backbone_resnet50_fpn", (2, 3, 256, 320), seed + 3),
+                                    ("backbone_resnet50_fpn_odd", (1, 3, 250, 333), seed + 4)):
+        x = torch.randn(*shape, generator=torch.Generator().manual_seed(input_seed))
+        out = backbone(x)
+        if list(out.keys()) != names:
+            raise SystemExit(f"unexpected backbone outputs {list(out.keys())}")
+        arrays = {"input": x}
+        arrays.update({f"out_{k}": v for k, v in out.items()})
+        files = {}
+        for key, value in arrays.items():
+            fname = f"backbone/{case}.{key}.npy"
+            np.save(os.path.join(w.out_dir, fname), np.ascontiguousarray(value.numpy(), dtype=np.float32))
+            files[key] = fname
+        w.cases[case] = dict(op="resnet_fpn_backbone", arrays=files, weights=weights, depth=50, bn_eps=eps,
+                             out_channels=256, outputs=names,
+                             output_shapes=[list(v.shape) for v in out.values()],
+                             max_abs={k: float(v.abs().max()) for k, v in out.items()})
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -372,7 +456,8 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     index = os.path.join(args.out, "index.json")
-    if not args.force and os.path.exists(index) and os.path.getmtime(index) > os.path.getmtime(__file__):
+    newest_dependency = max(os.path.getmtime(p) for p in DEPENDENCIES)
+    if not args.force and os.path.exists(index) and os.path.getmtime(index) > newest_dependency:
         with open(index) as f:
             if json.load(f).get("version") == VERSION:
                 print(f"{index}: up to date")
@@ -381,7 +466,8 @@ def main():
     start = time.time()
     w = Writer(args.out)
     with torch.no_grad():
-        for make in (box_cases, nms_cases, soft_nms_cases, box_coder_cases, anchor_cases, roi_cases, multiscale_cases):
+        for make in (box_cases, nms_cases, soft_nms_cases, box_coder_cases, anchor_cases, roi_cases, multiscale_cases,
+                     backbone_cases):
             make(w)
     w.finish()
     print(f"{len(w.cases)} cases in {args.out} ({time.time() - start:.1f} s)")

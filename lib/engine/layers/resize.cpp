@@ -1,6 +1,10 @@
 // Resize of the last two axes with ONNX Resize semantics: nearest (four rounding modes)
 // or linear, under every coordinate transformation mode. Source coordinates and weights
 // are computed once at plan time; the run is a gather (nearest) or a 4-tap blend.
+// With `size_from_second_input` the output size comes from shape inference (the second
+// input's last two axes; that input's data is never read) and the scale is out / in, so
+// torch's F.interpolate(x, size=..., mode="nearest"), src = floor(dst * in / out), is
+// the asymmetric transform with floor rounding.
 #include <cmath>
 
 #include "engine/plan.hpp"
@@ -67,6 +71,7 @@ Taps axis_taps(const ResizeParams& p, int64_t in, int64_t out, float scale) {
 
 void plan_resize(Plan& plan, const Node& node, int id) {
   const auto& p = node.get<ResizeParams>();
+  // Only the first input is data; a size reference (second input) matters for shapes alone.
   const Shape in = plan.shape(node.inputs[0]), out = plan.shape(id);
   const size_t r = in.size();
   const int64_t ih = in[r - 2], iw = in[r - 1], oh = out[r - 2], ow = out[r - 1];
