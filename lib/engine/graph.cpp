@@ -31,6 +31,7 @@ const char* op_name(Op op) {
     case Op::Slice: return "slice";
     case Op::Pad: return "pad";
     case Op::Resize: return "resize";
+    case Op::MatMul: return "matmul";
   }
   return "?";
 }

@@ -44,6 +44,7 @@ enum class Op {
   Pad,              // constant, reflect or edge padding per axis
   Resize,           // nearest or linear interpolation of the last two axes, ONNX Resize semantics
                     // (optionally to the size of a second input's last two axes)
+  MatMul,           // numpy matmul of two run-time tensors (rank >= 2, batch axes broadcast)
 };
 
 inline bool is_binary(Op op) {

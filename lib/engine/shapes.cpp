@@ -276,6 +276,20 @@ Shape infer_node_shape(const Node& node, const std::vector<Shape>& ins) {
     }
     case Op::Slice: out = slice_shape(node, x); break;
     case Op::Pad: out = pad_shape(node, x); break;
+    case Op::MatMul: {
+      if (ins.size() != 2) shape_error(node, cat("needs 2 inputs, got ", ins.size()));
+      const Shape &a = ins[0], &b = ins[1];
+      if (a.size() < 2 || b.size() < 2) shape_error(node, cat("operands must have rank 2 or more, got ", to_string(a), " and ", to_string(b)));
+      if (a.back() != b[b.size() - 2]) shape_error(node, cat("shapes ", to_string(a), " and ", to_string(b), " do not multiply"));
+      try {
+        out = broadcast_shapes(Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2));
+      } catch (const ModelError& e) {
+        shape_error(node, e.what());
+      }
+      out.push_back(a[a.size() - 2]);
+      out.push_back(b.back());
+      break;
+    }
     case Op::Resize: out = resize_shape(node, ins); break;
   }
   return out;

@@ -293,6 +293,10 @@ class Parser {
         if (ax == 1) c = (c < 0 || channels_[x] <= 0) ? -1 : c + channels_[x];
       return add(make(name, Op::Concat, in, AxisParams{ax}), c);
     }
+    if (op == "matmul") {
+      if (in.size() != 2) layer.fail("input", "matmul takes two inputs");
+      return add(make(name, Op::MatMul, in), -1);
+    }
     if (auto it = binary_ops().find(op); it != binary_ops().end()) {
       if (in.size() != 2) layer.fail("input", cat(op, " takes two inputs"));
       const int a = channels_[in[0]], b = channels_[in[1]];

@@ -152,6 +152,7 @@ std::vector<bool> batch_axes(const Graph& g, const std::vector<Shape>& shapes, c
       case Op::Div:
       case Op::Max:
       case Op::Min:
+      case Op::MatMul:
         for (int in : n.inputs) b = b || (batch[in] && shapes[in].size() == out.size());
         break;
       case Op::Reshape: {
@@ -330,6 +331,7 @@ GraphJson graph_to_json(const Graph& g, const Shape& input_shape, bool with_tens
       case Op::Div:
       case Op::Max:
       case Op::Min:
+      case Op::MatMul:
       case Op::Flatten:
       case Op::Identity: break;
       case Op::Constant: j["shape"] = out; break;

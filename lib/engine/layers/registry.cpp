@@ -21,6 +21,7 @@ void plan_transpose(Plan&, const Node&, int);
 void plan_slice(Plan&, const Node&, int);
 void plan_pad(Plan&, const Node&, int);
 void plan_resize(Plan&, const Node&, int);
+void plan_matmul(Plan&, const Node&, int);
 
 static void plan_identity(Plan& plan, const Node& node, int id) { plan.set_value(id, plan.value(node.inputs[0])); }
 
@@ -49,6 +50,7 @@ LayerPlanner planner_for(Op op) {
     case Op::Slice: return plan_slice;
     case Op::Pad: return plan_pad;
     case Op::Resize: return plan_resize;
+    case Op::MatMul: return plan_matmul;
     case Op::Identity: return plan_identity;
     case Op::Input: break;
   }

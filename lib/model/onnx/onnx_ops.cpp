@@ -208,7 +208,11 @@ void convert_gemm(Importer& im, const onnx::NodeProto& node) {
 }
 
 void convert_matmul(Importer& im, const onnx::NodeProto& node) {
-  if (!im.is_constant(node, 1)) im.fail(node, "MatMul of two run-time tensors is not supported (B must be a constant)");
+  if (!im.is_constant(node, 1) || im.constant(node, 1).shape.size() != 2) {
+    // Two run-time tensors (or a batched constant): the engine's matmul.
+    im.add(node, make_node(Op::MatMul, {im.runtime(node, 0), im.runtime(node, 1)}));
+    return;
+  }
   const ConstTensor& b = im.constant(node, 1);
   if (b.shape.size() != 2) im.fail(node, cat("B must be 2-D, got ", to_string(b.shape)));
   const Shape a = im.shape(node, 0);
