@@ -5,6 +5,7 @@
 #include <csignal>
 #include <iostream>
 
+#include "core/decimal.hpp"
 #include "core/error.hpp"
 #include "engine/executor.hpp"
 
@@ -102,6 +103,6 @@ nlohmann::ordered_json report_input_error(const char* tool, const std::string& i
   return {{"image", image}, {"error", message}};
 }
 
-double round_ms(double ms) { return std::round(ms * 100.0) / 100.0; }
+double round_ms(double ms) { return round_decimals(ms, 2); }
 
 }  // namespace osprey

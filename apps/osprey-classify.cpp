@@ -5,6 +5,7 @@
 
 #include "app_common.hpp"
 #include "classify/classifier.hpp"
+#include "core/decimal.hpp"
 #include "core/error.hpp"
 #include "engine/executor.hpp"
 #include "io/image.hpp"
@@ -83,7 +84,7 @@ int classify(const CommonOptions& o, int top_k_flag) {
         if (cfg.postprocess.softmax) softmax(row, classes);
         nlohmann::ordered_json best = nlohmann::ordered_json::array();
         for (const auto& c : top_k(row, classes, k))
-          best.push_back({{"class_id", c.class_id}, {"label", model->label(c.class_id)}, {"score", std::round(c.score * 1e6) / 1e6}});
+          best.push_back({{"class_id", c.class_id}, {"label", model->label(c.class_id)}, {"score", round_decimals(c.score, 6)}});
         lines[slot_line[i]] = {{"image", loaded[i].path},
                                {"width", loaded[i].width},
                                {"height", loaded[i].height},

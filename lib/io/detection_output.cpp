@@ -6,6 +6,7 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "core/decimal.hpp"
 #include "core/error.hpp"
 
 namespace osprey {
@@ -14,7 +15,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double rounded(double v, double unit) { return std::round(v / unit) * unit; }
 
 }  // namespace
 
@@ -23,8 +23,8 @@ nlohmann::ordered_json detections_json(const std::vector<Detection>& detections)
   for (const auto& d : detections)
     out.push_back({{"class_id", d.class_id},
                    {"label", d.label},
-                   {"score", rounded(d.score, 1e-5)},
-                   {"box", {rounded(d.x1, 0.01), rounded(d.y1, 0.01), rounded(d.x2, 0.01), rounded(d.y2, 0.01)}}});
+                   {"score", round_decimals(d.score, 5)},
+                   {"box", {round_decimals(d.x1, 2), round_decimals(d.y1, 2), round_decimals(d.x2, 2), round_decimals(d.y2, 2)}}});
   return out;
 }
 
@@ -81,8 +81,8 @@ void CocoResults::add(int64_t image_id, const std::vector<Detection>& detections
     }
     results_.push_back({{"image_id", image_id},
                         {"category_id", category},
-                        {"bbox", {rounded(d.x1, 0.01), rounded(d.y1, 0.01), rounded(d.x2 - d.x1, 0.01), rounded(d.y2 - d.y1, 0.01)}},
-                        {"score", rounded(d.score, 1e-5)}});
+                        {"bbox", {round_decimals(d.x1, 2), round_decimals(d.y1, 2), round_decimals(d.x2 - d.x1, 2), round_decimals(d.y2 - d.y1, 2)}},
+                        {"score", round_decimals(d.score, 5)}});
   }
 }
 
@@ -106,10 +106,11 @@ cv::Mat draw_detections(const cv::Mat& image, const std::vector<Detection>& dete
     int baseline = 0;
     const cv::Size size = cv::getTextSize(tag.str(), cv::FONT_HERSHEY_SIMPLEX, font_scale, thickness, &baseline);
     const int top = std::max(0, p1.y - size.height - baseline - 2);
-    cv::rectangle(out, cv::Point(p1.x, top), cv::Point(p1.x + size.width + 2, top + size.height + baseline + 2), colour, cv::FILLED);
+    const int left = std::max(0, std::min(p1.x, out.cols - size.width - 2));  // keep the tag inside the image
+    cv::rectangle(out, cv::Point(left, top), cv::Point(left + size.width + 2, top + size.height + baseline + 2), colour, cv::FILLED);
     // black or white text, whichever stands out on the tag colour
     const double luma = 0.114 * colour[0] + 0.587 * colour[1] + 0.299 * colour[2];
-    cv::putText(out, tag.str(), cv::Point(p1.x + 1, top + size.height + 1), cv::FONT_HERSHEY_SIMPLEX, font_scale,
+    cv::putText(out, tag.str(), cv::Point(left + 1, top + size.height + 1), cv::FONT_HERSHEY_SIMPLEX, font_scale,
                 luma > 140 ? cv::Scalar(0, 0, 0) : cv::Scalar(255, 255, 255), thickness, cv::LINE_AA);
   }
   return out;

@@ -112,7 +112,8 @@ ModelConfig read_config(const std::string& config_path, Graph* graph_out) {
   config.path = config_path;
   config.name = top.string("name", fs::path(config_path).stem().string());
   config.task = top.string("task", "classify");
-  if (config.task != "classify") top.fail("task", cat("task '", config.task, "' is not supported by this version (classify)"));
+  if (config.task != "classify" && config.task != "detect")
+    top.fail("task", cat("task '", config.task, "' is not supported (classify, detect)"));
 
   ObjectReader arch = top.object("architecture");
   Graph graph;

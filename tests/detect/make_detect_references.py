@@ -22,6 +22,16 @@ calibrate_weights); its safetensors file has the detector's state_dict keys
 ("backbone.body...", "backbone.fpn..."), the inputs are N(0, 1) ([2, 3, 256, 320], and
 [1, 3, 250, 333] for sizes that do not halve evenly) and the outputs are the five FPN
 levels '0', '1', '2', '3', 'pool'.
+DIR/detector/ holds torchvision's fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None)
+end to end (op "faster_rcnn"): FrozenBatchNorm2d (eps 0) with randomised statistics, random
+FPN and RPN-head biases, weights calibrated on the two photos (darknet's dog.jpg and
+person.jpg, tools/fetch_assets.sh, given as float tensors so decoding stays out of the
+comparison) and cls_score scaled by CLS_SCORE_SCALE so that a few dozen detections pass
+the 0.05 score threshold; min_size 512 / max_size 853 to keep both sides fast. Saved: the
+images, the padded batch, the RPN head outputs per level, the proposals and their scores,
+the box head outputs, the detections before and after mapping to the original sizes, and
+the full state_dict as safetensors. Op "rcnn_transform" cases check
+GeneralizedRCNNTransform at the default 800 / 1333 on a photo and synthetic sizes.
 Skipped when DIR/index.json is newer than this script and the tools it imports
 (--force regenerates).
 """
@@ -29,6 +39,7 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,7 +60,8 @@ sys.path.insert(0, TOOLS)
 from export_torchvision import calibrate_weights  # noqa: E402
 from safetensors_io import save_file  # noqa: E402
 
-VERSION = 2
+VERSION = 3
+CLS_SCORE_SCALE = 0.6
 # Files whose change invalidates existing references.
 DEPENDENCIES = [os.path.abspath(__file__)] + [os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py")]
 
@@ -449,6 +461,142 @@ def backbone_cases(w):
                              max_abs={k: float(v.abs().max()) for k, v in out.items()})
 
 
+def photo_paths(names):
+    """darknet's sample photos, fetched by tools/fetch_assets.sh when missing."""
+    root = os.path.dirname(os.path.dirname(HERE))
+    assets = os.environ.get("OSPREY_ASSETS", os.path.join(root, "build", "assets"))
+    paths = [os.path.join(assets, "photos", "darknet", n) for n in names]
+    if not all(os.path.exists(p) for p in paths):
+        subprocess.run(["bash", os.path.join(TOOLS, "fetch_assets.sh"), assets], check=True)
+    return paths
+
+
+def read_photo(path):
+    """RGB float32 [3, H, W] in [0, 1], as the C++ side receives it (no decoding there)."""
+    return torchvision.io.read_image(path, torchvision.io.ImageReadMode.RGB).float() / 255.0
+
+
+def save_arrays(w, sub, case, arrays):
+    files = {}
+    for key, value in arrays.items():
+        fname = f"{sub}/{case}.{key}.npy"
+        np.save(os.path.join(w.out_dir, fname), np.ascontiguousarray(np.asarray(value, dtype=np.float32)))
+        files[key] = fname
+    return files
+
+
+def transform_cases(w):
+    """GeneralizedRCNNTransform at the default 800 / 1333: one photo (shorter side rule) and
+    synthetic images where the longer side caps the scale, or the size is kept."""
+    from torchvision.models.detection.transform import GeneralizedRCNNTransform
+    sub = "detector"
+    os.makedirs(os.path.join(w.out_dir, sub), exist_ok=True)
+    transform = GeneralizedRCNNTransform(800, 1333, [0.485, 0.456, 0.406], [0.229, 0.224, 0.225]).eval()
+    g = torch.Generator().manual_seed(11)
+    images = {"transform_dog": read_photo(photo_paths(["dog.jpg"])[0]),
+              "transform_wide": torch.rand(3, 100, 417, generator=g),
+              "transform_tall": torch.rand(3, 1500, 301, generator=g),
+              "transform_same": torch.rand(3, 800, 1000, generator=g)}
+    for case, image in images.items():
+        out, _ = transform([image])
+        files = save_arrays(w, sub, case, {"image": image, "batch": out.tensors})
+        w.cases[case] = dict(op="rcnn_transform", arrays=files, min_size=800, max_size=1333,
+                             image_size=list(out.image_sizes[0]))
+
+
+def detector_cases(w):
+    """fasterrcnn_resnet50_fpn end to end on two photos, seeded weights; files in DIR/detector/."""
+    seed = 2025
+    eps = 0.0
+    min_size, max_size = 512, 853  # smaller than 800 / 1333 to keep both sides fast on 2 cores
+    cls_scale = CLS_SCORE_SCALE
+    torch.manual_seed(seed)
+    model = torchvision.models.detection.fasterrcnn_resnet50_fpn(weights=None, weights_backbone=None,
+                                                                 min_size=min_size, max_size=max_size)
+    frozen_batchnorm(model.backbone, eps)
+    model.eval()
+    g = torch.Generator().manual_seed(seed + 1)
+
+    def u(lo, hi, t):
+        return torch.rand(t.shape, generator=g) * (hi - lo) + lo
+
+    for m in model.backbone.modules():
+        if isinstance(m, FrozenBatchNorm2d):
+            m.weight.copy_(u(0.5, 1.5, m.weight))
+            m.bias.copy_(u(-0.2, 0.2, m.bias))
+            m.running_mean.copy_(u(-0.2, 0.2, m.running_mean))
+            m.running_var.copy_(u(0.5, 2.0, m.running_var))
+    for m in list(model.backbone.fpn.modules()) + list(model.rpn.head.modules()):
+        if isinstance(m, torch.nn.Conv2d) and m.bias is not None:  # torchvision initialises them to 0
+            m.bias.copy_(u(-0.5, 0.5, m.bias))
+    names = ["dog.jpg", "person.jpg"]
+    images = [read_photo(p) for p in photo_paths(names)]
+    calibrate_weights(model, images)
+    # Calibrated logits (std 1 over 91 classes) leave almost every softmax score below
+    # 0.05: sharpen them so that several dozen detections survive.
+    for p in model.roi_heads.box_predictor.cls_score.parameters():
+        p.mul_(cls_scale)
+
+    captured = {}
+
+    def keep(name):
+        def hook(module, inputs, output):
+            captured[name] = output
+        return hook
+
+    handles = [model.transform.register_forward_hook(keep("transform")),
+               model.rpn.head.register_forward_hook(keep("rpn_head")),
+               model.roi_heads.box_predictor.register_forward_hook(keep("box_predictor")),
+               model.roi_heads.register_forward_hook(keep("roi_heads"))]
+    # transform.postprocess rescales the boxes of roi_heads' result dicts in place
+    handles.append(model.roi_heads.register_forward_hook(
+        lambda module, inputs, output: captured.update(raw=[{k: v.clone() for k, v in r.items()} for r in output[0]])))
+    filter_proposals = model.rpn.filter_proposals
+
+    def capture_proposals(*args):
+        captured["proposals"] = filter_proposals(*args)
+        return captured["proposals"]
+
+    model.rpn.filter_proposals = capture_proposals
+    try:
+        result = model(images)
+    finally:
+        for h in handles:
+            h.remove()
+        del model.rpn.filter_proposals
+
+    tensors = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
+    sub = "detector"
+    os.makedirs(os.path.join(w.out_dir, sub), exist_ok=True)
+    weights = f"{sub}/fasterrcnn_resnet50_fpn.safetensors"
+    save_file(tensors, os.path.join(w.out_dir, weights),
+              metadata={"model": "fasterrcnn_resnet50_fpn", "seed": str(seed), "bn_eps": str(eps),
+                        "purpose": "detect parity reference"})
+    image_list = captured["transform"][0]
+    objectness, deltas = captured["rpn_head"]
+    boxes, scores = captured["proposals"]
+    class_logits, box_regression = captured["box_predictor"]
+    raw = captured["raw"]
+    arrays = {"batch": image_list.tensors, "class_logits": class_logits, "box_regression": box_regression}
+    for i, image in enumerate(images):
+        arrays[f"image{i}"] = image
+        arrays[f"proposals{i}"] = boxes[i]
+        arrays[f"proposal_scores{i}"] = scores[i]
+        arrays[f"raw_boxes{i}"] = raw[i]["boxes"]
+        arrays[f"boxes{i}"] = result[i]["boxes"]
+        arrays[f"scores{i}"] = result[i]["scores"]
+        arrays[f"labels{i}"] = result[i]["labels"].float()
+    for l in range(len(objectness)):
+        arrays[f"objectness{l}"] = objectness[l]
+        arrays[f"deltas{l}"] = deltas[l]
+    case = "fasterrcnn_resnet50_fpn"
+    files = save_arrays(w, sub, case, arrays)
+    w.cases[case] = dict(op="faster_rcnn", arrays=files, weights=weights, bn_eps=eps, num_classes=91,
+                         photos=names, images=len(images), levels=len(objectness),
+                         min_size=min_size, max_size=max_size, image_sizes=[list(s) for s in image_list.image_sizes],
+                         detections=[len(r["boxes"]) for r in result], cls_score_scale=cls_scale)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -467,7 +615,7 @@ def main():
     w = Writer(args.out)
     with torch.no_grad():
         for make in (box_cases, nms_cases, soft_nms_cases, box_coder_cases, anchor_cases, roi_cases, multiscale_cases,
-                     backbone_cases):
+                     backbone_cases, transform_cases, detector_cases):
             make(w)
     w.finish()
     print(f"{len(w.cases)} cases in {args.out} ({time.time() - start:.1f} s)")

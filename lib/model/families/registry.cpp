@@ -13,13 +13,14 @@ FamilyModel build_inception_v3(ObjectReader&);
 FamilyModel build_inception_v4(ObjectReader&);
 FamilyModel build_resnet(ObjectReader&);
 FamilyModel build_resnet_fpn(ObjectReader&);
+FamilyModel build_fasterrcnn_resnet50_fpn(ObjectReader&);
 
 static const std::map<std::string, FamilyBuilder>& families() {
   static const std::map<std::string, FamilyBuilder> table{
       {"lenet5", build_lenet},           {"alexnet", build_alexnet},         {"zfnet", build_zfnet},
       {"vgg", build_vgg},                {"googlenet", build_googlenet},     {"inception_v3", build_inception_v3},
       {"inception_v4", build_inception_v4}, {"resnet", build_resnet},
-      {"resnet_fpn", build_resnet_fpn},
+      {"resnet_fpn", build_resnet_fpn},        {"fasterrcnn_resnet50_fpn", build_fasterrcnn_resnet50_fpn},
   };
   return table;
 }

@@ -1,0 +1,160 @@
+// osprey-detect: objects in every input image, one JSON line each (boxes in input-image
+// pixels, class id, label, score); optionally annotated images, COCO results and YOLO
+// text files.
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
+#include <set>
+
+#include "app_common.hpp"
+#include "core/error.hpp"
+#include "detect/faster_rcnn.hpp"
+#include "engine/executor.hpp"
+#include "io/detection_output.hpp"
+#include "io/image.hpp"
+#include "io/inputs.hpp"
+#include "io/progress.hpp"
+#include "model/model.hpp"
+
+using namespace osprey;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kTool = "osprey-detect";
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+struct DetectOptions {
+  float conf = 0.05f;
+  float iou = 0.5f;
+  int max_det = 100;
+  std::vector<std::string> classes;
+  std::string draw_dir, coco_out, coco_gt, txt_dir;
+};
+
+// 8-bit BGR -> float32 [3, H, W] RGB in [0, 1], the detector's input.
+Tensor to_rgb_tensor(const cv::Mat& bgr) {
+  Tensor t(Shape{3, bgr.rows, bgr.cols});
+  const size_t plane = static_cast<size_t>(bgr.rows) * bgr.cols;
+  for (int y = 0; y < bgr.rows; ++y) {
+    const uint8_t* row = bgr.ptr<uint8_t>(y);
+    for (int x = 0; x < bgr.cols; ++x)
+      for (int c = 0; c < 3; ++c) t.data[c * plane + static_cast<size_t>(y) * bgr.cols + x] = row[x * 3 + (2 - c)] / 255.0f;
+  }
+  return t;
+}
+
+// --classes: names or ids -> the set of class ids to keep (empty: all).
+std::set<int> class_filter(const std::vector<std::string>& wanted, const std::vector<std::string>& labels) {
+  std::set<int> ids;
+  for (const auto& w : wanted) {
+    if (!w.empty() && w.find_first_not_of("0123456789") == std::string::npos) {
+      ids.insert(std::stoi(w));
+      continue;
+    }
+    auto it = std::find(labels.begin(), labels.end(), w);
+    if (it == labels.end()) throw ModelError(cat("--classes: no class is named '", w, "'"));
+    ids.insert(static_cast<int>(it - labels.begin()));
+  }
+  return ids;
+}
+
+void write_file(const std::string& path, const std::string& text) {
+  AtomicFile f(path);
+  f.stream() << text;
+  f.commit();
+}
+
+int run_detection(const CommonOptions& o, const DetectOptions& d) {
+  set_num_threads(o.threads);
+  cv::setNumThreads(1);
+  detect::FasterRcnnParams params;
+  params.box.score_thresh = d.conf;
+  params.box.nms_thresh = d.iou;
+  params.box.detections_per_img = d.max_det;
+  auto detector = detect::FasterRcnn::load(o.model, o.weights, params);
+  const ModelConfig& cfg = detector->model().config();
+  const std::set<int> keep = class_filter(d.classes, cfg.labels);
+  auto label = [&](int id) { return id >= 0 && id < static_cast<int>(cfg.labels.size()) ? cfg.labels[id] : std::to_string(id); };
+
+  const InputList inputs = discover_inputs(o.inputs, o.recursive);
+  if (inputs.paths.empty() && inputs.errors.empty()) throw ModelError("no input images found");
+  std::unique_ptr<CocoResults> coco = d.coco_out.empty() ? nullptr : std::make_unique<CocoResults>(d.coco_gt);
+  for (const auto& dir : {d.draw_dir, d.txt_dir})
+    if (!dir.empty()) fs::create_directories(dir);
+  JsonLines out(o.output);
+  int failures = 0;
+  for (const auto& e : inputs.errors) {
+    out.write(report_input_error(kTool, e.substr(0, e.find(':')), e));
+    ++failures;
+  }
+  const int total = static_cast<int>(inputs.paths.size());
+  Progress progress(total, o.progress && stderr_is_terminal() && total > 1);
+  for (int i = 0; i < total; ++i) {
+    const std::string& path = inputs.paths[i];
+    try {
+      const auto t0 = Clock::now();
+      const cv::Mat image = load_image(path, ChannelOrder::BGR);
+      const int64_t coco_id = coco ? coco->image_id(path) : 0;
+      const Tensor rgb = to_rgb_tensor(image);
+      const double pre_ms = ms_since(t0);
+      const auto t1 = Clock::now();
+      const detect::Detections found = detector->detect(std::span<const Tensor>(&rgb, 1)).at(0);
+      const double infer_ms = ms_since(t1);
+      const auto t2 = Clock::now();
+      std::vector<Detection> detections;
+      for (size_t k = 0; k < found.scores.size(); ++k) {
+        const int id = static_cast<int>(found.labels[k]);
+        if (!keep.empty() && !keep.count(id)) continue;
+        const auto& b = found.boxes[k];
+        detections.push_back({b.x1, b.y1, b.x2, b.y2, id, found.scores[k], label(id)});
+      }
+      const std::string stem = fs::path(path).stem().string();
+      if (!d.draw_dir.empty()) {
+        const std::string file = (fs::path(d.draw_dir) / (stem + ".jpg")).string();
+        std::vector<uchar> jpeg;
+        cv::imencode(".jpg", draw_detections(image, detections), jpeg);
+        write_file(file, std::string(jpeg.begin(), jpeg.end()));
+      }
+      if (!d.txt_dir.empty()) write_file((fs::path(d.txt_dir) / (stem + ".txt")).string(), yolo_lines(detections, image.cols, image.rows));
+      if (coco) coco->add(coco_id, detections);
+      out.write({{"image", path},
+                 {"width", image.cols},
+                 {"height", image.rows},
+                 {"task", "detect"},
+                 {"model", cfg.name},
+                 {"detections", detections_json(detections)},
+                 {"ms", {{"pre", round_ms(pre_ms)}, {"infer", round_ms(infer_ms)}, {"post", round_ms(ms_since(t2))}}}});
+    } catch (const InputError& e) {
+      out.write(report_input_error(kTool, path, e.what()));
+      ++failures;
+    }
+    progress.update(i + 1);
+  }
+  progress.finish();
+  if (coco) write_file(d.coco_out, coco->results().dump() + "\n");
+  out.commit();
+  return failures ? 1 : 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Detect objects: prints one JSON line per image with boxes (input-image pixels), classes and scores."};
+  CommonOptions options;
+  DetectOptions d;
+  add_common_flags(app, options);
+  app.add_option("--conf", d.conf, "Score threshold")->capture_default_str();
+  app.add_option("--iou", d.iou, "IoU threshold of the per-class NMS")->capture_default_str();
+  app.add_option("--max-det", d.max_det, "Detections per image at most")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--classes", d.classes, "Keep only these classes (names or ids, comma-separated)")->delimiter(',');
+  app.add_option("--draw", d.draw_dir, "Write annotated images (JPEG) to this directory");
+  app.add_option("--coco-out", d.coco_out, "Write COCO results (JSON list for pycocotools' loadRes) to this file");
+  app.add_option("--coco-gt", d.coco_gt, "COCO ground truth whose \"images\" give the image ids (default: numeric file names)");
+  app.add_option("--txt", d.txt_dir, "Write one YOLO-format text file per image to this directory");
+  return run_tool(kTool, argc, argv, app, [&] { return run_detection(options, d); });
+}

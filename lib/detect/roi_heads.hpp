@@ -1,0 +1,75 @@
+// The box branch of torchvision's RoIHeads at inference
+// (torchvision.models.detection.roi_heads): proposals pooled by MultiScaleRoIAlign (7x7,
+// sampling ratio 2) from the FPN levels '0'..'3', the box head (TwoMLPHead +
+// FastRCNNPredictor, a layer graph run by an Executor), then postprocess_detections.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "detect/boxes.hpp"
+#include "detect/roi_ops.hpp"
+
+namespace osprey {
+class Executor;
+struct Graph;
+}  // namespace osprey
+
+namespace osprey::detect {
+
+struct BoxHeadParams {
+  float score_thresh = 0.05f;
+  double nms_thresh = 0.5;
+  int64_t detections_per_img = 100;
+  std::array<float, 4> weights{10.0f, 10.0f, 5.0f, 5.0f};  // BoxCoder of the box head
+  float min_size = 1e-2f;                                  // remove_small_boxes
+};
+
+struct Detections {
+  std::vector<Box> boxes;
+  std::vector<float> scores;   // decreasing
+  std::vector<int64_t> labels; // class ids, 1..C-1 (0 is background)
+};
+
+// postprocess_detections for one image: `class_logits` [K, C] and `box_regression`
+// [K, 4C] of its K proposals. Softmax over classes, per-class decoding against the
+// proposal, clipping to the image, background dropped, every (proposal, class) pair with
+// score > score_thresh a candidate (proposal-major, class-minor, as torchvision flattens
+// them), boxes smaller than min_size dropped, NMS per class, the best detections_per_img.
+Detections postprocess_detections(const Tensor& class_logits, const Tensor& box_regression, std::span<const Box> proposals,
+                                  ImageSize image, const BoxHeadParams& params = {});
+
+// The RoI heads with their box head graph (osprey::fasterrcnn_box_head_graph's outputs:
+// class logits, box regression). RoIs are run through the graph in chunks of `chunk` rows
+// (the last one zero-padded), so the executor plans once whatever the proposal count.
+class RoiHeads {
+ public:
+  RoiHeads(std::shared_ptr<const Graph> box_head, const BoxHeadParams& params = {}, int64_t chunk = 1000);
+  ~RoiHeads();
+  RoiHeads(RoiHeads&&) noexcept;
+  RoiHeads& operator=(RoiHeads&&) noexcept;
+
+  struct Raw {
+    Tensor class_logits;    // [sum K, C]
+    Tensor box_regression;  // [sum K, 4C]
+  };
+  // Pooling and the box head: `features` are the FPN levels '0'..'3' [N, C, H_l, W_l],
+  // `image_sizes` the resized (unpadded) sizes.
+  Raw box_head(std::span<const Tensor> features, std::span<const std::vector<Box>> proposals,
+               std::span<const ImageSize> image_sizes);
+  std::vector<Detections> operator()(std::span<const Tensor> features, std::span<const std::vector<Box>> proposals,
+                                     std::span<const ImageSize> image_sizes);
+
+  const BoxHeadParams& params() const { return params_; }
+
+ private:
+  std::unique_ptr<Executor> executor_;
+  BoxHeadParams params_;
+  int64_t chunk_;
+};
+
+}  // namespace osprey::detect

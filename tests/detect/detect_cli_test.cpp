@@ -1,0 +1,139 @@
+// osprey-detect as a user runs it, with torchvision-layout Faster R-CNN weights (seeded,
+// from the reference fixture) on darknet's photos: JSON lines, COCO results (loadRes's
+// schema), YOLO text files, annotated images, class filters and bad inputs.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+const std::string kConfig = std::string(OSPREY_SOURCE_DIR) + "/configs/fasterrcnn_resnet50_fpn.json";
+const std::string kWeights = std::string(OSPREY_DETECT_REFS) + "/detector/fasterrcnn_resnet50_fpn.safetensors";
+const std::string kPhotos = std::string(OSPREY_BINARY_DIR) + "/assets/photos/darknet";
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+fs::path scratch(const std::string& name) {
+  const fs::path dir = fs::path(OSPREY_BINARY_DIR) / "detect_cli" / name;
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+Result detect(const std::string& args) {
+  const fs::path dir = fs::path(OSPREY_BINARY_DIR) / "detect_cli";
+  fs::create_directories(dir);
+  const std::string base = (dir / ("run" + std::to_string(::getpid()))).string();
+  const std::string cmd = std::string(OSPREY_DETECT) + " -m '" + kConfig + "' --weights '" + kWeights + "' --threads 2 " + args +
+                          " >" + base + ".out 2>" + base + ".err";
+  const int status = std::system(cmd.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(base + ".out"), slurp(base + ".err")};
+}
+
+std::vector<json> lines(const std::string& text) {
+  std::vector<json> v;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) v.push_back(json::parse(line));
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("detections as JSON lines with every output format written") {
+  const fs::path dir = scratch("formats");
+  std::ofstream(dir / "gt.json") << R"({"images": [{"id": 42, "file_name": "dog.jpg"}, {"id": 7, "file_name": "person.jpg"}]})";
+  const Result r = detect("'" + kPhotos + "/dog.jpg' '" + kPhotos + "/person.jpg' --conf 0.06 --max-det 20 --draw '" +
+                          (dir / "draw").string() + "' --txt '" + (dir / "txt").string() + "' --coco-out '" +
+                          (dir / "coco.json").string() + "' --coco-gt '" + (dir / "gt.json").string() + "'");
+  REQUIRE(r.code == 0);
+  const auto out = lines(r.out);
+  REQUIRE(out.size() == 2);
+  size_t total = 0;
+  for (const auto& j : out) {
+    CHECK(j["task"] == "detect");
+    const double w = j["width"], h = j["height"];
+    double previous = 2.0;
+    REQUIRE(j["detections"].size() <= 20);
+    for (const auto& d : j["detections"]) {
+      const double score = d["score"];
+      CHECK(score >= 0.06);
+      CHECK(score <= previous);  // best first
+      previous = score;
+      const auto& b = d["box"];
+      CHECK(b[0].get<double>() >= 0);
+      CHECK(b[1].get<double>() >= 0);
+      CHECK(b[2].get<double>() <= w);
+      CHECK(b[3].get<double>() <= h);
+      CHECK(b[0].get<double>() <= b[2].get<double>());
+      CHECK(d["label"].is_string());
+    }
+    total += j["detections"].size();
+  }
+  CHECK(total > 0);
+
+  // COCO results: one entry per detection, ids from the ground truth, bbox as x, y, w, h.
+  const json coco = json::parse(slurp(dir / "coco.json"));
+  REQUIRE(coco.is_array());
+  CHECK(coco.size() == total);
+  std::set<int64_t> ids;
+  for (const auto& a : coco) {
+    ids.insert(a["image_id"].get<int64_t>());
+    CHECK(a["bbox"].size() == 4);
+    CHECK(a["category_id"].is_number_integer());
+  }
+  CHECK(ids == std::set<int64_t>{42, 7});
+  const auto& first = out[0]["detections"][0];
+  CHECK(coco[0]["bbox"][2].get<double>() == doctest::Approx(first["box"][2].get<double>() - first["box"][0].get<double>()).epsilon(1e-3));
+
+  // YOLO text: one line per detection, normalised.
+  std::istringstream yolo(slurp(dir / "txt" / "dog.txt"));
+  size_t rows = 0;
+  for (std::string line; std::getline(yolo, line); ++rows) {
+    std::istringstream l(line);
+    int c;
+    double x, y, bw, bh;
+    REQUIRE(static_cast<bool>(l >> c >> x >> y >> bw >> bh));
+    CHECK(x >= 0);
+    CHECK(x <= 1);
+    CHECK(bh <= 1);
+  }
+  CHECK(rows == out[0]["detections"].size());
+
+  // Annotated images are JPEG files.
+  CHECK(slurp(dir / "draw" / "dog.jpg").substr(0, 2) == "\xff\xd8");
+  CHECK(fs::file_size(dir / "draw" / "person.jpg") > 1000);
+}
+
+TEST_CASE("class filter and bad inputs") {
+  const fs::path dir = scratch("bad");
+  std::ofstream(dir / "broken.jpg") << "not a jpeg";
+  const Result r = detect("'" + (dir / "missing.jpg").string() + "' '" + (dir / "broken.jpg").string() + "' '" + kPhotos +
+                          "/dog.jpg' --classes cup,person");
+  CHECK(r.code == 1);
+  const auto out = lines(r.out);
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].contains("error"));
+  CHECK(out[1].contains("error"));
+  for (const auto& d : out[2]["detections"]) CHECK((d["label"] == "cup" || d["label"] == "person"));
+  CHECK(detect("'" + kPhotos + "/dog.jpg' --classes unicorn").code == 2);
+  CHECK(detect("'" + kPhotos + "/dog.jpg' --coco-out '" + (dir / "c.json").string() + "'").code == 1);  // no numeric name, no gt
+  CHECK_FALSE(fs::exists(dir / "never.json"));
+}
