@@ -34,6 +34,9 @@ struct DetectOptions {
   int max_det = 100;
   std::vector<std::string> classes;
   std::string draw_dir, coco_out, coco_gt, txt_dir;
+  bool agnostic = false;
+  std::string nms = "hard";
+  float soft_sigma = 0.5f;
 };
 
 // 8-bit BGR -> float32 [3, H, W] RGB in [0, 1], the detector's input.
@@ -76,6 +79,13 @@ int run_detection(const CommonOptions& o, const DetectOptions& d) {
   params.box.score_thresh = d.conf;
   params.box.nms_thresh = d.iou;
   params.box.detections_per_img = d.max_det;
+  if (d.agnostic) params.box.suppression = detect::BoxHeadParams::Suppression::Agnostic;
+  if (d.nms == "soft") {
+    if (d.agnostic) throw ModelError("--agnostic-nms and --nms soft cannot be combined");
+    params.box.suppression = detect::BoxHeadParams::Suppression::Soft;
+    params.box.soft.method = detect::SoftNmsMethod::Gaussian;
+    params.box.soft.sigma = d.soft_sigma;
+  }
   auto detector = detect::FasterRcnn::load(o.model, o.weights, params);
   const ModelConfig& cfg = detector->model().config();
   const std::set<int> keep = class_filter(d.classes, cfg.labels);
@@ -151,6 +161,10 @@ int main(int argc, char** argv) {
   app.add_option("--conf", d.conf, "Score threshold")->capture_default_str();
   app.add_option("--iou", d.iou, "IoU threshold of the per-class NMS")->capture_default_str();
   app.add_option("--max-det", d.max_det, "Detections per image at most")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_flag("--agnostic-nms", d.agnostic, "Suppress overlaps across classes, not only within a class");
+  app.add_option("--nms", d.nms, "hard (drop overlaps) or soft (Gaussian soft-NMS: decay their scores)")
+      ->check(CLI::IsMember({"hard", "soft"}))->capture_default_str();
+  app.add_option("--soft-sigma", d.soft_sigma, "Gaussian soft-NMS sigma")->capture_default_str();
   app.add_option("--classes", d.classes, "Keep only these classes (names or ids, comma-separated)")->delimiter(',');
   app.add_option("--draw", d.draw_dir, "Write annotated images (JPEG) to this directory");
   app.add_option("--coco-out", d.coco_out, "Write COCO results (JSON list for pycocotools' loadRes) to this file");

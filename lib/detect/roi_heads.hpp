@@ -27,6 +27,11 @@ struct BoxHeadParams {
   int64_t detections_per_img = 100;
   std::array<float, 4> weights{10.0f, 10.0f, 5.0f, 5.0f};  // BoxCoder of the box head
   float min_size = 1e-2f;                                  // remove_small_boxes
+  // How overlapping detections are suppressed: per class (torchvision), across classes,
+  // or per class with soft-NMS (Bodla et al. 2017: scores decay instead of dropping to 0;
+  // decayed scores must stay above score_thresh).
+  enum class Suppression { PerClass, Agnostic, Soft } suppression = Suppression::PerClass;
+  SoftNmsParams soft;
 };
 
 struct Detections {

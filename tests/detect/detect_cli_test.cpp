@@ -137,3 +137,29 @@ TEST_CASE("class filter and bad inputs") {
   CHECK(detect("'" + kPhotos + "/dog.jpg' --coco-out '" + (dir / "c.json").string() + "'").code == 1);  // no numeric name, no gt
   CHECK_FALSE(fs::exists(dir / "never.json"));
 }
+
+TEST_CASE("agnostic and soft NMS change what survives as they should") {
+  const std::string dog = "'" + kPhotos + "/dog.jpg' --conf 0.05 --max-det 100";
+  const auto hard = lines(detect(dog).out).at(0)["detections"];
+  const auto agnostic = lines(detect(dog + " --agnostic-nms").out).at(0)["detections"];
+  const Result soft_run = detect(dog + " --nms soft");
+  REQUIRE(soft_run.code == 0);
+  const auto soft = lines(soft_run.out).at(0)["detections"];
+  CHECK(agnostic.size() <= hard.size());  // suppressing across classes never keeps more
+  // Soft-NMS never touches the best box; later scores only decay, so they stay ordered.
+  REQUIRE(!soft.empty());
+  CHECK(soft[0]["box"] == hard[0]["box"]);
+  CHECK(soft[0]["score"] == hard[0]["score"]);
+  for (size_t i = 1; i < soft.size(); ++i) CHECK(soft[i]["score"].get<double>() <= soft[i - 1]["score"].get<double>());
+  auto iou = [](const json& a, const json& b) {
+    const double x1 = std::max(a[0].get<double>(), b[0].get<double>()), y1 = std::max(a[1].get<double>(), b[1].get<double>());
+    const double x2 = std::min(a[2].get<double>(), b[2].get<double>()), y2 = std::min(a[3].get<double>(), b[3].get<double>());
+    const double inter = std::max(0.0, x2 - x1) * std::max(0.0, y2 - y1);
+    const double area = [](const json& c) { return (c[2].get<double>() - c[0].get<double>()) * (c[3].get<double>() - c[1].get<double>()); }(a) +
+                        [](const json& c) { return (c[2].get<double>() - c[0].get<double>()) * (c[3].get<double>() - c[1].get<double>()); }(b) - inter;
+    return area > 0 ? inter / area : 0.0;
+  };
+  for (size_t i = 0; i < agnostic.size(); ++i)  // no two survivors overlap above the threshold, whatever their class
+    for (size_t j = i + 1; j < agnostic.size(); ++j) CHECK(iou(agnostic[i]["box"], agnostic[j]["box"]) <= 0.5 + 1e-4);
+  CHECK(detect(dog + " --nms soft --agnostic-nms").code == 2);
+}
