@@ -37,6 +37,7 @@ bench: deps-test build
 	OSPREY_ORT_DIR=$(BUILD)/ort /usr/bin/python3 tests/onnx/make_onnx_references.py --out $(BUILD)/onnx_refs > /dev/null
 	OSPREY_ORT_DIR=$(BUILD)/ort $(BUILD)/osprey-bench --threads 2 --batch 1,8 --repeat 10 \
 	  $(foreach m,resnet50 googlenet vgg16 mobilenet_v2,$(BUILD)/onnx_refs/$(m)_op13.onnx)
+	OSPREY_ORT_DIR=$(BUILD)/ort /usr/bin/python3 tools/bench_detect.py --build $(BUILD) --threads 2
 
 clean:
 	rm -rf $(BUILD)
