@@ -98,6 +98,16 @@ void JsonLines::commit() {
   if (file_) file_->commit();
 }
 
+InputList discover_reporting(const char* tool, const CommonOptions& o, JsonLines& out, int& failures) {
+  InputList inputs = discover_inputs(o.inputs, o.recursive);
+  if (inputs.paths.empty() && inputs.errors.empty()) throw ModelError("no input images found");
+  for (const auto& e : inputs.errors) {
+    out.write(report_input_error(tool, e.substr(0, e.find(':')), e));
+    ++failures;
+  }
+  return inputs;
+}
+
 nlohmann::ordered_json report_input_error(const char* tool, const std::string& image, const std::string& message) {
   std::cerr << tool << ": " << message << std::endl;
   return {{"image", image}, {"error", message}};

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "io/atomic_file.hpp"
+#include "io/inputs.hpp"
 #include "model/model.hpp"
 
 namespace osprey {
@@ -55,6 +56,11 @@ class JsonLines {
   std::unique_ptr<AtomicFile> file_;
   std::ostream* out_;
 };
+
+// The inputs named on the command line (ModelError when they name nothing at all); each
+// argument that names nothing readable is reported on stderr and in `out`, and counted
+// in `failures`.
+InputList discover_reporting(const char* tool, const CommonOptions& o, JsonLines& out, int& failures);
 
 // Reports one failed input: a line on stderr now; returns the error object for the JSON stream.
 nlohmann::ordered_json report_input_error(const char* tool, const std::string& image, const std::string& message);

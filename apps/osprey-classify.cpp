@@ -38,14 +38,9 @@ int classify(const CommonOptions& o, int top_k_flag) {
 
   model->executor().prepare({model->input_shape(o.batch)});  // plan (and JIT) before timing anything
 
-  const InputList inputs = discover_inputs(o.inputs, o.recursive);
-  if (inputs.paths.empty() && inputs.errors.empty()) throw ModelError("no input images found");
   JsonLines out(o.output);
   int failures = 0;
-  for (const auto& e : inputs.errors) {
-    out.write(report_input_error(kTool, e.substr(0, e.find(':')), e));
-    ++failures;
-  }
+  const InputList inputs = discover_reporting(kTool, o, out, failures);
 
   const int total = static_cast<int>(inputs.paths.size());
   Progress progress(total, o.progress && stderr_is_terminal() && total > 1);

@@ -91,17 +91,12 @@ int run_detection(const CommonOptions& o, const DetectOptions& d) {
   const std::set<int> keep = class_filter(d.classes, cfg.labels);
   auto label = [&](int id) { return id >= 0 && id < static_cast<int>(cfg.labels.size()) ? cfg.labels[id] : std::to_string(id); };
 
-  const InputList inputs = discover_inputs(o.inputs, o.recursive);
-  if (inputs.paths.empty() && inputs.errors.empty()) throw ModelError("no input images found");
   std::unique_ptr<CocoResults> coco = d.coco_out.empty() ? nullptr : std::make_unique<CocoResults>(d.coco_gt);
   for (const auto& dir : {d.draw_dir, d.txt_dir})
     if (!dir.empty()) fs::create_directories(dir);
   JsonLines out(o.output);
   int failures = 0;
-  for (const auto& e : inputs.errors) {
-    out.write(report_input_error(kTool, e.substr(0, e.find(':')), e));
-    ++failures;
-  }
+  const InputList inputs = discover_reporting(kTool, o, out, failures);
   const int total = static_cast<int>(inputs.paths.size());
   Progress progress(total, o.progress && stderr_is_terminal() && total > 1);
   for (int i = 0; i < total; ++i) {

@@ -64,25 +64,17 @@ ConstTensor read_tensor_proto(const onnx::TensorProto& t, const std::string& wha
       else std::copy(t.double_data().begin(), t.double_data().end(), d.begin());
       return ConstTensor::of_floats(shape, std::vector<float>(d.begin(), d.end()));
     }
-    case TP::FLOAT16: {
-      std::vector<float> v(n);
-      expect(static_cast<size_t>(t.int32_data_size()), 2);
-      for (size_t i = 0; i < n; ++i) {
-        const uint16_t h = raw ? static_cast<uint16_t>(static_cast<unsigned char>(t.raw_data()[2 * i]) |
-                                                       (static_cast<unsigned char>(t.raw_data()[2 * i + 1]) << 8))
-                               : static_cast<uint16_t>(t.int32_data(static_cast<int>(i)));
-        v[i] = half_to_float(h);
-      }
-      return ConstTensor::of_floats(shape, std::move(v));
-    }
+    case TP::FLOAT16:
     case TP::BFLOAT16: {
+      // 16-bit floats: little-endian in raw_data, else one per int32_data entry
+      const auto widen = t.data_type() == TP::FLOAT16 ? half_to_float : bfloat16_to_float;
       std::vector<float> v(n);
       expect(static_cast<size_t>(t.int32_data_size()), 2);
       for (size_t i = 0; i < n; ++i) {
         const uint16_t h = raw ? static_cast<uint16_t>(static_cast<unsigned char>(t.raw_data()[2 * i]) |
                                                        (static_cast<unsigned char>(t.raw_data()[2 * i + 1]) << 8))
                                : static_cast<uint16_t>(t.int32_data(static_cast<int>(i)));
-        v[i] = bfloat16_to_float(h);
+        v[i] = widen(h);
       }
       return ConstTensor::of_floats(shape, std::move(v));
     }
