@@ -1,11 +1,13 @@
 // osprey-detect: objects in every input image, one JSON line each (boxes in input-image
 // pixels, class id, label, score); optionally annotated images, COCO results and YOLO
-// text files.
+// text files. With --proposals, Fast R-CNN: the RoI heads run on the given boxes and the
+// RPN's proposals are not computed.
 #include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
+#include <map>
 #include <set>
 
 #include "app_common.hpp"
@@ -37,7 +39,42 @@ struct DetectOptions {
   bool agnostic = false;
   std::string nms = "hard";
   float soft_sigma = 0.5f;
+  std::string proposals;
 };
+
+// --proposals: {"<image file name>": [[x1, y1, x2, y2], ...], ...}, boxes in input-image
+// pixels. Images are looked up by the path as given, then by file name.
+using ProposalMap = std::map<std::string, std::vector<detect::Box>>;
+
+ProposalMap read_proposals(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ModelError(cat("--proposals: cannot open ", path));
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw ModelError(cat("--proposals: ", path, ": ", e.what()));
+  }
+  if (!doc.is_object()) throw ModelError(cat("--proposals: ", path, ": expected an object mapping image file names to box lists"));
+  ProposalMap out;
+  for (const auto& [name, boxes] : doc.items()) {
+    if (!boxes.is_array()) throw ModelError(cat("--proposals: ", path, ": \"", name, "\": expected a list of [x1, y1, x2, y2]"));
+    auto& list = out[name];
+    for (const auto& b : boxes) {
+      if (!b.is_array() || b.size() != 4 || !std::all_of(b.begin(), b.end(), [](const auto& v) { return v.is_number(); }))
+        throw ModelError(cat("--proposals: ", path, ": \"", name, "\": expected boxes as [x1, y1, x2, y2] numbers"));
+      list.push_back({b[0].get<float>(), b[1].get<float>(), b[2].get<float>(), b[3].get<float>()});
+    }
+  }
+  return out;
+}
+
+const std::vector<detect::Box>& proposals_for(const ProposalMap& map, const std::string& path) {
+  auto it = map.find(path);
+  if (it == map.end()) it = map.find(fs::path(path).filename().string());
+  if (it == map.end()) throw InputError(cat("no proposals for ", fs::path(path).filename().string(), " in --proposals"));
+  return it->second;
+}
 
 // 8-bit BGR -> float32 [3, H, W] RGB in [0, 1], the detector's input.
 Tensor to_rgb_tensor(const cv::Mat& bgr) {
@@ -86,6 +123,7 @@ int run_detection(const CommonOptions& o, const DetectOptions& d) {
     params.box.soft.method = detect::SoftNmsMethod::Gaussian;
     params.box.soft.sigma = d.soft_sigma;
   }
+  const ProposalMap given = d.proposals.empty() ? ProposalMap{} : read_proposals(d.proposals);
   auto detector = detect::FasterRcnn::load(o.model, o.weights, params);
   const ModelConfig& cfg = detector->model().config();
   const std::set<int> keep = class_filter(d.classes, cfg.labels);
@@ -108,7 +146,10 @@ int run_detection(const CommonOptions& o, const DetectOptions& d) {
       const Tensor rgb = to_rgb_tensor(image);
       const double pre_ms = ms_since(t0);
       const auto t1 = Clock::now();
-      const detect::Detections found = detector->detect(std::span<const Tensor>(&rgb, 1)).at(0);
+      const detect::Detections found =
+          d.proposals.empty()
+              ? detector->detect(std::span<const Tensor>(&rgb, 1)).at(0)
+              : detector->detect(std::span<const Tensor>(&rgb, 1), std::span<const std::vector<detect::Box>>(&proposals_for(given, path), 1)).at(0);
       const double infer_ms = ms_since(t1);
       const auto t2 = Clock::now();
       std::vector<Detection> detections;
@@ -165,5 +206,9 @@ int main(int argc, char** argv) {
   app.add_option("--coco-out", d.coco_out, "Write COCO results (JSON list for pycocotools' loadRes) to this file");
   app.add_option("--coco-gt", d.coco_gt, "COCO ground truth whose \"images\" give the image ids (default: numeric file names)");
   app.add_option("--txt", d.txt_dir, "Write one YOLO-format text file per image to this directory");
+  app.add_option("--proposals", d.proposals,
+                 "Fast R-CNN: run the box head on these proposals instead of the RPN's. JSON object mapping image file "
+                 "names to lists of [x1, y1, x2, y2] boxes in input-image pixels, e.g. {\"dog.jpg\": [[10, 20, 200, 300]]}; "
+                 "an image without an entry is reported as an error");
   return run_tool(kTool, argc, argv, app, [&] { return run_detection(options, d); });
 }

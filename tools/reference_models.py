@@ -308,6 +308,79 @@ class InceptionV4(nn.Module):
         return self.last_linear(x)
 
 
+# --------------------------------------------------------------------------- Faster R-CNN, VGG16
+# Ren et al. 2015 with the VGG16 backbone, composed from torchvision's detection modules so
+# that torchvision is the oracle for Osprey's family "fasterrcnn_vgg16". state_dict keys:
+#   backbone.features.{0..28}.*        VGG16 `features` without its last max pool (C5:
+#                                      stride 16, 512 channels)
+#   rpn.head.conv.0.0.*, rpn.head.cls_logits.*, rpn.head.bbox_pred.*   RPNHead(512, 9)
+#   roi_heads.box_head.fc6.*, roi_heads.box_head.fc7.*   VGG16's classifier.0 / .3
+#   roi_heads.box_predictor.cls_score.*, roi_heads.box_predictor.bbox_pred.*
+class VGG16C5(nn.Module):
+    """VGG16's conv layers up to conv5_3 + ReLU (torchvision vgg16().features[:30])."""
+
+    def __init__(self):
+        super().__init__()
+        import torchvision
+        self.features = torchvision.models.vgg16(weights=None).features[:-1]
+        self.out_channels = 512
+
+    def forward(self, x):
+        return self.features(x)  # FasterRCNN names a single feature map '0'
+
+
+class RoIPoolC5(nn.Module):
+    """Fast R-CNN's RoI max pooling (torchvision.ops.roi_pool, quantized) on feature '0', with
+    the (features, proposals, image_shapes) call of RoIHeads.box_roi_pool."""
+
+    def __init__(self, output_size=7, spatial_scale=1.0 / 16):
+        super().__init__()
+        self.output_size = output_size
+        self.spatial_scale = spatial_scale
+
+    def forward(self, features, proposals, image_shapes):
+        import torchvision
+        return torchvision.ops.roi_pool(features["0"], proposals, self.output_size, self.spatial_scale)
+
+
+class VGG16BoxHead(nn.Module):
+    """VGG16's fc6 / fc7 (25088 -> 4096 -> 4096, ReLU; dropout is identity at inference)."""
+
+    def __init__(self, in_features=512 * 7 * 7, representation_size=4096):
+        super().__init__()
+        self.fc6 = nn.Linear(in_features, representation_size)
+        self.fc7 = nn.Linear(representation_size, representation_size)
+
+    def forward(self, x):
+        x = torch.flatten(x, 1)
+        return torch.relu(self.fc7(torch.relu(self.fc6(x))))
+
+
+def fasterrcnn_vgg16(num_classes=21, min_size=600, max_size=1000, vgg=None, **kwargs):
+    """Faster R-CNN with VGG16 (Ren et al. 2015): one C5 level, 9 anchors (sizes 128, 256,
+    512 x ratios 0.5, 1, 2, torchvision's AnchorGenerator), RoI pooling 7x7 at 1/16, fc6 /
+    fc7 box head, FastRCNNPredictor(4096, num_classes). torchvision's transform (ImageNet
+    mean / std) at the paper's 600 / 1000. `vgg`: an optional torchvision VGG16 (e.g.
+    ImageNet weights) whose features and fc6 / fc7 are copied in. Other keyword arguments go
+    to torchvision's FasterRCNN (e.g. rpn_post_nms_top_n_test=300 as in the paper)."""
+    from torchvision.models.detection import FasterRCNN
+    from torchvision.models.detection.anchor_utils import AnchorGenerator
+    from torchvision.models.detection.faster_rcnn import FastRCNNPredictor
+    backbone = VGG16C5()
+    box_head = VGG16BoxHead()
+    if vgg is not None:
+        backbone.features.load_state_dict(vgg.features[:-1].state_dict())
+        box_head.fc6.load_state_dict(vgg.classifier[0].state_dict())
+        box_head.fc7.load_state_dict(vgg.classifier[3].state_dict())
+    anchors = AnchorGenerator(sizes=((128, 256, 512),), aspect_ratios=((0.5, 1.0, 2.0),))
+    model = FasterRCNN(backbone, rpn_anchor_generator=anchors, box_head=box_head,
+                       box_predictor=FastRCNNPredictor(4096, num_classes), min_size=min_size, max_size=max_size,
+                       image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225], **kwargs)
+    # FasterRCNN's constructor accepts only MultiScaleRoIAlign poolers: swap it in after.
+    model.roi_heads.box_roi_pool = RoIPoolC5()
+    return model
+
+
 # Name -> (class, default classes, input (C, H, W)) for the export/parity scripts.
 REFERENCE_MODELS = {
     "lenet5": (LeNet5, 10, (1, 28, 28)),

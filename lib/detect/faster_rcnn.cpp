@@ -1,5 +1,8 @@
 #include "detect/faster_rcnn.hpp"
 
+#include <algorithm>
+#include <stdexcept>
+
 #include "core/error.hpp"
 #include "engine/passes.hpp"
 #include "model/families/fasterrcnn.hpp"
@@ -11,18 +14,27 @@ namespace osprey::detect {
 
 namespace {
 
-// fasterrcnn_resnet50_fpn's anchors: one size per level (32 to 512), ratios 0.5, 1, 2.
-AnchorGenerator fpn_anchors() {
-  std::vector<std::vector<float>> sizes{{32}, {64}, {128}, {256}, {512}};
-  return AnchorGenerator(sizes, std::vector<std::vector<float>>(sizes.size(), {0.5f, 1.0f, 2.0f}));
+RoiExtractor extractor_of(const FasterRcnnArch& arch) {
+  RoiExtractor e;
+  if (arch.pooler == FasterRcnnArch::Pooler::RoiPool) {
+    e.kind = RoiExtractor::Kind::RoiPool;
+    e.output_h = e.output_w = arch.pool_size;
+    e.spatial_scale = arch.spatial_scale;
+  } else {
+    e.align.output_h = e.align.output_w = arch.pool_size;
+  }
+  return e;
 }
-
-constexpr int64_t kBoxHeadChunk = 1000;
 
 }  // namespace
 
-FasterRcnn::FasterRcnn(std::unique_ptr<Model> model, RoiHeads roi_heads, const FasterRcnnParams& params)
-    : model_(std::move(model)), roi_heads_(std::move(roi_heads)), anchors_(fpn_anchors()), params_(params) {}
+FasterRcnn::FasterRcnn(std::unique_ptr<Model> model, RoiHeads roi_heads, const FasterRcnnArch& arch,
+                       const FasterRcnnParams& params)
+    : model_(std::move(model)),
+      roi_heads_(std::move(roi_heads)),
+      arch_(arch),
+      anchors_(arch.anchor_sizes, arch.aspect_ratios),
+      params_(params) {}
 
 FasterRcnn::~FasterRcnn() = default;
 
@@ -31,32 +43,60 @@ std::unique_ptr<FasterRcnn> FasterRcnn::load(const std::string& config, const st
   LoadOptions options;
   options.weights = weights;
   std::unique_ptr<Model> model = Model::load(config, options);
-  FasterRcnnArch arch;
-  arch.num_classes = model->config().num_classes;
+  const FasterRcnnArch arch = fasterrcnn_arch_of_config(config);
+  FasterRcnnParams p = params;
+  if (p.transform.min_size == 0) p.transform.min_size = arch.min_size;
+  if (p.transform.max_size == 0) p.transform.max_size = arch.max_size;
+  // RoIs go through the box head in chunks of the proposal count (at most 1000), so the
+  // executor plans once.
+  const int64_t chunk = std::clamp<int64_t>(p.rpn.post_nms_top_n, 1, 1000);
   auto box_head = std::make_shared<Graph>(fasterrcnn_box_head_graph(arch));
   bind_weights(*box_head, SafetensorsFile(model->config().weights));
-  optimize(*box_head, {{kBoxHeadChunk, arch.out_channels, arch.pool_size, arch.pool_size}});
-  RoiHeads heads(box_head, params.box, kBoxHeadChunk);
-  return std::unique_ptr<FasterRcnn>(new FasterRcnn(std::move(model), std::move(heads), params));
+  optimize(*box_head, {{chunk, arch.out_channels, arch.pool_size, arch.pool_size}});
+  RoiHeads heads(box_head, p.box, chunk, extractor_of(arch));
+  return std::unique_ptr<FasterRcnn>(new FasterRcnn(std::move(model), std::move(heads), arch, p));
 }
 
 std::vector<Detections> FasterRcnn::detect(std::span<const Tensor> images, Trace* trace) {
+  return run(images, nullptr, trace);
+}
+
+std::vector<Detections> FasterRcnn::detect(std::span<const Tensor> images, std::span<const std::vector<Box>> proposals,
+                                           Trace* trace) {
+  if (proposals.size() != images.size())
+    throw std::invalid_argument(cat("FasterRcnn: ", proposals.size(), " proposal lists for ", images.size(), " images"));
+  return run(images, &proposals, trace);
+}
+
+std::vector<Detections> FasterRcnn::run(std::span<const Tensor> images, const std::span<const std::vector<Box>>* given,
+                                        Trace* trace) {
   // GeneralizedRCNNTransform: normalise, resize, pad into one batch.
   ImageBatch batch = transform_images(images, params_.transform);
-  // Backbone and RPN head: FPN levels '0'..'3', 'pool', then objectness and deltas per level.
+  // Backbone and RPN head: the feature levels, then objectness and deltas per level.
   std::vector<Tensor> out = model_->run(batch.tensor);
-  const std::span<const Tensor> features(out.data(), kFpnLevels);
-  const std::span<const Tensor> objectness(out.data() + kFpnLevels, kFpnLevels);
-  const std::span<const Tensor> deltas(out.data() + 2 * kFpnLevels, kFpnLevels);
-  // RPN: anchors over the padded batch, proposals per image.
-  std::vector<GridSize> grids;
-  for (const Tensor& f : features) grids.push_back({f.shape[2], f.shape[3]});
-  const std::vector<Box> anchors = anchors_.generate({batch.tensor.shape[2], batch.tensor.shape[3]}, grids);
-  std::vector<Proposals> proposals = rpn_proposals(objectness, deltas, anchors, batch.image_sizes, params_.rpn);
-  // RoI heads on levels '0'..'3'.
+  const auto levels = static_cast<size_t>(arch_.feature_levels);
+  if (out.size() != 3 * levels)
+    throw std::logic_error(cat("FasterRcnn: the image graph has ", out.size(), " outputs, expected ", 3 * levels));
+  const std::span<const Tensor> features(out.data(), levels);
+  std::vector<Proposals> proposals;
+  if (given) {
+    // Fast R-CNN: the given boxes, resized with their image.
+    for (size_t i = 0; i < given->size(); ++i)
+      proposals.push_back({resize_boxes((*given)[i], batch.original_sizes[i], batch.image_sizes[i]), {}});
+  } else {
+    // RPN: anchors over the padded batch, proposals per image.
+    const std::span<const Tensor> objectness(out.data() + levels, levels);
+    const std::span<const Tensor> deltas(out.data() + 2 * levels, levels);
+    std::vector<GridSize> grids;
+    for (const Tensor& f : features) grids.push_back({f.shape[2], f.shape[3]});
+    const std::vector<Box> anchors = anchors_.generate({batch.tensor.shape[2], batch.tensor.shape[3]}, grids);
+    proposals = rpn_proposals(objectness, deltas, anchors, batch.image_sizes, params_.rpn);
+  }
+  // RoI heads on the pooled levels.
   std::vector<std::vector<Box>> boxes;
   for (const Proposals& p : proposals) boxes.push_back(p.boxes);
-  std::vector<Detections> detections = roi_heads_(features.first(4), boxes, batch.image_sizes);
+  std::vector<Detections> detections =
+      roi_heads_(features.first(static_cast<size_t>(arch_.pooled_levels)), boxes, batch.image_sizes);
   // Back to the original image sizes.
   for (size_t i = 0; i < detections.size(); ++i)
     detections[i].boxes = resize_boxes(detections[i].boxes, batch.image_sizes[i], batch.original_sizes[i]);

@@ -1,10 +1,13 @@
-// Faster R-CNN with a ResNet-50-FPN backbone (Ren, He, Girshick, Sun, "Faster R-CNN",
-// 2015; Lin et al., "Feature Pyramid Networks", 2017) as torchvision's
-// fasterrcnn_resnet50_fpn runs it at inference (GeneralizedRCNN.forward):
-// transform -> backbone -> RPN -> RoI heads -> boxes mapped back to the original sizes.
-// The layers run on the engine: the image graph (family "fasterrcnn_resnet50_fpn":
-// backbone and RPN head) and the box head graph, both bound from one safetensors file with
-// the detector's state_dict keys.
+// Faster R-CNN (Ren, He, Girshick, Sun, "Faster R-CNN", 2015) as torchvision's FasterRCNN
+// runs it at inference (GeneralizedRCNN.forward): transform -> backbone -> RPN -> RoI heads
+// -> boxes mapped back to the original sizes. Two families: fasterrcnn_resnet50_fpn (Lin et
+// al., "Feature Pyramid Networks", 2017: five levels, MultiScaleRoIAlign) and
+// fasterrcnn_vgg16 (the paper's: VGG16 C5, 9 anchors, RoI pooling, fc6 / fc7); what differs
+// (levels, anchors, RoI extractor, transform sizes) comes from osprey::FasterRcnnArch.
+// The layers run on the engine: the image graph (backbone and RPN head) and the box head
+// graph, both bound from one safetensors file with the detector's state_dict keys.
+// detect() with given proposals is Fast R-CNN (Girshick 2015): the RPN's proposals are not
+// computed, the RoI heads run on the given boxes.
 #pragma once
 
 #include <memory>
@@ -16,6 +19,7 @@
 #include "detect/roi_heads.hpp"
 #include "detect/rpn.hpp"
 #include "detect/transform.hpp"
+#include "model/families/fasterrcnn.hpp"
 
 namespace osprey {
 class Model;
@@ -24,14 +28,16 @@ class Model;
 namespace osprey::detect {
 
 struct FasterRcnnParams {
-  TransformParams transform;
+  // min_size / max_size of 0 take the config's (FasterRcnnArch::min_size / max_size).
+  TransformParams transform{.min_size = 0, .max_size = 0};
   RpnParams rpn;
   BoxHeadParams box;
 };
 
 class FasterRcnn {
  public:
-  // `config`: a model config whose architecture family is fasterrcnn_resnet50_fpn;
+  // `config`: a model config whose architecture family is fasterrcnn_resnet50_fpn or
+  // fasterrcnn_vgg16;
   // `weights` overrides its weights file when not empty.
   static std::unique_ptr<FasterRcnn> load(const std::string& config, const std::string& weights = "",
                                           const FasterRcnnParams& params = {});
@@ -45,15 +51,23 @@ class FasterRcnn {
 
   // `images`: float32 [3, H, W], RGB in [0, 1]. Boxes are in each image's own pixels.
   std::vector<Detections> detect(std::span<const Tensor> images, Trace* trace = nullptr);
+  // Fast R-CNN: the RoI heads on `proposals` (one list per image, boxes in that image's own
+  // pixels; resized with the image as torchvision resizes target boxes) instead of the
+  // RPN's. trace->proposals holds them after resizing (scores empty).
+  std::vector<Detections> detect(std::span<const Tensor> images, std::span<const std::vector<Box>> proposals,
+                                 Trace* trace = nullptr);
 
   const FasterRcnnParams& params() const { return params_; }
   const Model& model() const { return *model_; }
+  const FasterRcnnArch& arch() const { return arch_; }
 
  private:
-  FasterRcnn(std::unique_ptr<Model> model, RoiHeads roi_heads, const FasterRcnnParams& params);
+  FasterRcnn(std::unique_ptr<Model> model, RoiHeads roi_heads, const FasterRcnnArch& arch, const FasterRcnnParams& params);
+  std::vector<Detections> run(std::span<const Tensor> images, const std::span<const std::vector<Box>>* given, Trace* trace);
 
   std::unique_ptr<Model> model_;  // image graph: backbone + RPN head
   RoiHeads roi_heads_;            // box head graph
+  FasterRcnnArch arch_;
   AnchorGenerator anchors_;
   FasterRcnnParams params_;
 };

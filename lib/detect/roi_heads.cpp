@@ -108,8 +108,9 @@ Detections postprocess_detections(const Tensor& class_logits, const Tensor& box_
   return out;
 }
 
-RoiHeads::RoiHeads(std::shared_ptr<const Graph> box_head, const BoxHeadParams& params, int64_t chunk)
-    : executor_(std::make_unique<Executor>(std::move(box_head))), params_(params), chunk_(chunk) {
+RoiHeads::RoiHeads(std::shared_ptr<const Graph> box_head, const BoxHeadParams& params, int64_t chunk,
+                   const RoiExtractor& extractor)
+    : executor_(std::make_unique<Executor>(std::move(box_head))), params_(params), chunk_(chunk), extractor_(extractor) {
   if (chunk_ <= 0) throw std::invalid_argument("RoiHeads: expected a positive chunk size, got " + std::to_string(chunk));
 }
 
@@ -128,7 +129,15 @@ RoiHeads::Raw RoiHeads::box_head(std::span<const Tensor> features, std::span<con
   roi_data.reserve(static_cast<size_t>(total * 5));
   for (size_t n = 0; n < proposals.size(); ++n)
     for (const Box& b : proposals[n]) roi_data.insert(roi_data.end(), {static_cast<float>(n), b.x1, b.y1, b.x2, b.y2});
-  const Tensor pooled = multiscale_roi_align(features, Tensor({total, 5}, std::move(roi_data)), image_sizes, {});
+  Tensor rois({total, 5}, std::move(roi_data));
+  Tensor pooled;
+  if (extractor_.kind == RoiExtractor::Kind::RoiPool) {
+    if (features.size() != 1)
+      throw std::invalid_argument("RoiHeads: RoI pooling takes one feature level, got " + std::to_string(features.size()));
+    pooled = roi_pool(features[0], rois, extractor_.output_h, extractor_.output_w, extractor_.spatial_scale);
+  } else {
+    pooled = multiscale_roi_align(features, rois, image_sizes, extractor_.align);
+  }
 
   Raw raw;
   const int64_t per_roi = total ? static_cast<int64_t>(pooled.data.size()) / total : 0;

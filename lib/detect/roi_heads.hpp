@@ -1,7 +1,8 @@
 // The box branch of torchvision's RoIHeads at inference
-// (torchvision.models.detection.roi_heads): proposals pooled by MultiScaleRoIAlign (7x7,
-// sampling ratio 2) from the FPN levels '0'..'3', the box head (TwoMLPHead +
-// FastRCNNPredictor, a layer graph run by an Executor), then postprocess_detections.
+// (torchvision.models.detection.roi_heads): proposals pooled by the RoI extractor
+// (MultiScaleRoIAlign 7x7, sampling ratio 2, from the FPN levels '0'..'3'; or Fast R-CNN's
+// RoI max pooling on one level), the box head (TwoMLPHead + FastRCNNPredictor, a layer graph
+// run by an Executor), then postprocess_detections.
 #pragma once
 
 #include <array>
@@ -48,12 +49,24 @@ struct Detections {
 Detections postprocess_detections(const Tensor& class_logits, const Tensor& box_regression, std::span<const Box> proposals,
                                   ImageSize image, const BoxHeadParams& params = {});
 
+// How RoIs are pooled from the features given to RoiHeads.
+struct RoiExtractor {
+  enum class Kind {
+    MultiScaleRoiAlign,  // multiscale_roi_align over all the given levels (`align`)
+    RoiPool,             // roi_pool on the single given level, output_h x output_w at spatial_scale
+  } kind = Kind::MultiScaleRoiAlign;
+  MultiScaleRoiAlignParams align;
+  int64_t output_h = 7, output_w = 7;
+  float spatial_scale = 1.0f / 16;
+};
+
 // The RoI heads with their box head graph (osprey::fasterrcnn_box_head_graph's outputs:
 // class logits, box regression). RoIs are run through the graph in chunks of `chunk` rows
 // (the last one zero-padded), so the executor plans once whatever the proposal count.
 class RoiHeads {
  public:
-  RoiHeads(std::shared_ptr<const Graph> box_head, const BoxHeadParams& params = {}, int64_t chunk = 1000);
+  RoiHeads(std::shared_ptr<const Graph> box_head, const BoxHeadParams& params = {}, int64_t chunk = 1000,
+           const RoiExtractor& extractor = {});
   ~RoiHeads();
   RoiHeads(RoiHeads&&) noexcept;
   RoiHeads& operator=(RoiHeads&&) noexcept;
@@ -62,7 +75,8 @@ class RoiHeads {
     Tensor class_logits;    // [sum K, C]
     Tensor box_regression;  // [sum K, 4C]
   };
-  // Pooling and the box head: `features` are the FPN levels '0'..'3' [N, C, H_l, W_l],
+  // Pooling and the box head: `features` are the levels to pool from [N, C, H_l, W_l] (FPN:
+  // '0'..'3'; RoiPool: exactly one),
   // `image_sizes` the resized (unpadded) sizes.
   Raw box_head(std::span<const Tensor> features, std::span<const std::vector<Box>> proposals,
                std::span<const ImageSize> image_sizes);
@@ -75,6 +89,7 @@ class RoiHeads {
   std::unique_ptr<Executor> executor_;
   BoxHeadParams params_;
   int64_t chunk_;
+  RoiExtractor extractor_;
 };
 
 }  // namespace osprey::detect

@@ -32,6 +32,13 @@ images, the padded batch, the RPN head outputs per level, the proposals and thei
 the box head outputs, the detections before and after mapping to the original sizes, and
 the full state_dict as safetensors. Op "rcnn_transform" cases check
 GeneralizedRCNNTransform at the default 800 / 1333 on a photo and synthetic sizes.
+DIR/vgg16/ holds tools/reference_models.fasterrcnn_vgg16 (Ren et al. 2015: VGG16 C5, 9
+anchors, RoI pooling, fc6 / fc7) end to end on dog.jpg (op "faster_rcnn_vgg16"): seeded
+weights calibrated on the photo, cls_score scaled by VGG_CLS_SCORE_SCALE, min_size 384 /
+max_size 640 and 300 proposals after NMS (the paper's test-time count) to stay fast; and the
+same heads on given proposals (op "fast_rcnn_vgg16": Fast R-CNN, no RPN): the proposals in
+input-image pixels are resized as torchvision's transform resizes target boxes, then run
+through model.roi_heads and transform.postprocess.
 Skipped when DIR/index.json is newer than this script and the tools it imports
 (--force regenerates).
 """
@@ -59,11 +66,12 @@ TOOLS = os.path.join(os.path.dirname(os.path.dirname(HERE)), "tools")
 sys.path.insert(0, TOOLS)
 from export_torchvision import calibrate_weights  # noqa: E402
 from safetensors_io import save_file  # noqa: E402
+from reference_models import fasterrcnn_vgg16  # noqa: E402
 
-VERSION = 3
+VERSION = 4
 CLS_SCORE_SCALE = 0.6
 # Files whose change invalidates existing references.
-DEPENDENCIES = [os.path.abspath(__file__)] + [os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py")]
+DEPENDENCIES = [os.path.abspath(__file__)] + [os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py", "reference_models.py")]
 
 
 class Writer:
@@ -597,6 +605,84 @@ def detector_cases(w):
                          detections=[len(r["boxes"]) for r in result], cls_score_scale=cls_scale)
 
 
+VGG_CLS_SCORE_SCALE = 1.0
+
+
+def vgg16_detector_cases(w):
+    """fasterrcnn_vgg16 (tools/reference_models.py) on dog.jpg, seeded weights; DIR/vgg16/."""
+    from torchvision.models.detection.transform import resize_boxes
+    seed = 2026
+    min_size, max_size, post_nms = 384, 640, 300
+    torch.manual_seed(seed)
+    model = fasterrcnn_vgg16(num_classes=21, min_size=min_size, max_size=max_size,
+                             rpn_post_nms_top_n_test=post_nms).eval()
+    g = torch.Generator().manual_seed(seed + 1)
+    for m in model.rpn.head.modules():  # torchvision initialises them to 0
+        if isinstance(m, torch.nn.Conv2d) and m.bias is not None:
+            m.bias.copy_(torch.rand(m.bias.shape, generator=g) - 0.5)
+    names = ["dog.jpg"]
+    images = [read_photo(p) for p in photo_paths(names)]
+    calibrate_weights(model, images)
+    for p in model.roi_heads.box_predictor.cls_score.parameters():
+        p.mul_(VGG_CLS_SCORE_SCALE)
+
+    captured = {}
+    handles = [model.transform.register_forward_hook(lambda m, i, o: captured.update(transform=o)),
+               model.rpn.head.register_forward_hook(lambda m, i, o: captured.update(rpn_head=o)),
+               model.roi_heads.box_predictor.register_forward_hook(lambda m, i, o: captured.update(box_predictor=o))]
+    filter_proposals = model.rpn.filter_proposals
+
+    def capture_proposals(*args):
+        captured["proposals"] = filter_proposals(*args)
+        return captured["proposals"]
+
+    model.rpn.filter_proposals = capture_proposals
+    try:
+        result = model(images)
+    finally:
+        for h in handles:
+            h.remove()
+        del model.rpn.filter_proposals
+
+    sub = "vgg16"
+    os.makedirs(os.path.join(w.out_dir, sub), exist_ok=True)
+    weights = f"{sub}/fasterrcnn_vgg16.safetensors"
+    save_file({k: v.detach().float().contiguous() for k, v in model.state_dict().items()}, os.path.join(w.out_dir, weights),
+              metadata={"model": "fasterrcnn_vgg16", "seed": str(seed), "purpose": "detect parity reference"})
+    image_list = captured["transform"][0]
+    objectness, deltas = captured["rpn_head"]
+    boxes, scores = captured["proposals"]
+    class_logits, box_regression = captured["box_predictor"]
+    arrays = {"image0": images[0], "batch": image_list.tensors, "objectness0": objectness[0], "deltas0": deltas[0],
+              "proposals0": boxes[0], "proposal_scores0": scores[0], "class_logits": class_logits,
+              "box_regression": box_regression, "boxes0": result[0]["boxes"], "scores0": result[0]["scores"],
+              "labels0": result[0]["labels"].float()}
+    common = dict(weights=weights, num_classes=21, photos=names, images=1, min_size=min_size, max_size=max_size,
+                  post_nms_top_n=post_nms, image_sizes=[list(s) for s in image_list.image_sizes],
+                  cls_score_scale=VGG_CLS_SCORE_SCALE)
+    case = "fasterrcnn_vgg16"
+    w.cases[case] = dict(op="faster_rcnn_vgg16", arrays=save_arrays(w, sub, case, arrays),
+                         detections=[len(r["boxes"]) for r in result], **common)
+
+    # Fast R-CNN: the same heads on given proposals (input-image pixels), no RPN.
+    h, wd = images[0].shape[1:]
+    given = torch.cat([random_boxes(g, 150, wd - 40, h - 40, 16, 400),
+                       torch.tensor([[0.0, 0.0, wd, h], [100.5, 120.25, 300.75, 420.5], [5.0, 5.0, 5.0, 5.0]])])
+    given[:, 2:] = torch.minimum(given[:, 2:], torch.tensor([float(wd), float(h)]))
+    image_list, _ = model.transform(images)
+    features = model.backbone(image_list.tensors)
+    if isinstance(features, torch.Tensor):
+        features = {"0": features}
+    resized = resize_boxes(given, (h, wd), image_list.image_sizes[0])
+    detections, _ = model.roi_heads(features, [resized], image_list.image_sizes)
+    detections = model.transform.postprocess(detections, image_list.image_sizes, [(h, wd)])
+    case = "fast_rcnn_vgg16"
+    arrays = {"image0": images[0], "given0": given, "boxes0": detections[0]["boxes"],
+              "scores0": detections[0]["scores"], "labels0": detections[0]["labels"].float()}
+    w.cases[case] = dict(op="fast_rcnn_vgg16", arrays=save_arrays(w, sub, case, arrays),
+                         detections=[len(d["boxes"]) for d in detections], **common)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -615,7 +701,7 @@ def main():
     w = Writer(args.out)
     with torch.no_grad():
         for make in (box_cases, nms_cases, soft_nms_cases, box_coder_cases, anchor_cases, roi_cases, multiscale_cases,
-                     backbone_cases, transform_cases, detector_cases):
+                     backbone_cases, transform_cases, detector_cases, vgg16_detector_cases):
             make(w)
     w.finish()
     print(f"{len(w.cases)} cases in {args.out} ({time.time() - start:.1f} s)")

@@ -38,4 +38,9 @@ int global_pool_linear(GraphBuilder& b, int x, const std::string& pool_name, con
 // FC 4096, ReLU, dropout, FC 4096, ReLU, FC classes, as torchvision indexes them (1, 4, 6).
 int alexnet_classifier(GraphBuilder& b, int x, int num_classes);
 
+// torchvision's VGG `features` (11, 13, 16 or 19 layers, optionally with batch norm), the
+// layers named prefix + their index in the Sequential; without the last max pool when
+// `last_pool` is false (the stride-16 C5 map of Faster R-CNN). Returns the last value.
+int vgg_features(GraphBuilder& b, int x, int depth, bool batch_norm, const std::string& prefix, bool last_pool = true);
+
 }  // namespace osprey

@@ -1,30 +1,66 @@
-// torchvision's fasterrcnn_resnet50_fpn as two layer graphs with the detector's state_dict
-// names: the image graph (backbone + RPN head, family "fasterrcnn_resnet50_fpn") and the
-// box head graph run on pooled RoI features. Together they bind the whole state_dict
+// Faster R-CNN detectors as two layer graphs with the detector's state_dict names: the image
+// graph (backbone + RPN head, families "fasterrcnn_resnet50_fpn" and "fasterrcnn_vgg16") and
+// the box head graph run on pooled RoI features. Together they bind the whole state_dict
 // strictly: each graph declares its own keys and ignores the other's prefixes.
 #pragma once
+
+#include <string>
+#include <vector>
 
 #include "engine/graph.hpp"
 
 namespace osprey {
 
-struct FasterRcnnArch {
-  int num_classes = 91;            // COCO's 91 category ids, background 0 included
-  int out_channels = 256;          // FPN channels
-  int anchors_per_location = 3;    // aspect ratios 0.5, 1, 2 with one size per level
-  int representation_size = 1024;  // TwoMLPHead
-  int pool_size = 7;               // MultiScaleRoIAlign output
-};
+class ObjectReader;
 
-// Names of the image graph's outputs: the FPN levels ("0".."3", "pool"), then per level l
-// "rpn.objectness.<l>" [N, A, H, W] and "rpn.deltas.<l>" [N, 4A, H, W] (RPNHead.forward).
+// Names of fasterrcnn_resnet50_fpn's image graph outputs: the FPN levels ("0".."3", "pool"),
+// then per level l "rpn.objectness.<l>" [N, A, H, W] and "rpn.deltas.<l>" [N, 4A, H, W]
+// (RPNHead.forward). fasterrcnn_vgg16 has one level: "0", "rpn.objectness.0", "rpn.deltas.0".
 inline constexpr int kFpnLevels = 5;
 
-// The box head: input [K, out_channels, pool, pool] (MultiScaleRoIAlign's output),
-// TwoMLPHead (flatten, fc6, ReLU, fc7, ReLU) and FastRCNNPredictor; outputs
-// "class_logits" [K, num_classes] and "box_regression" [K, 4 * num_classes]. Keys
-// "roi_heads.box_head.fc6/fc7", "roi_heads.box_predictor.cls_score/bbox_pred"; weights of
-// the backbone and RPN ("backbone.", "rpn.") are ignored when binding.
+// What lib/detect needs to know of a Faster R-CNN family besides its graphs.
+struct FasterRcnnArch {
+  enum class Pooler {
+    MultiScaleRoiAlign,  // torchvision's MultiScaleRoIAlign (7x7, sampling ratio 2) over the first pooled_levels
+    RoiPool,             // Fast R-CNN's RoI max pooling on level '0' at spatial_scale
+  };
+  int num_classes = 91;            // COCO's 91 category ids, background 0 included
+  int out_channels = 256;          // feature channels (FPN: 256; VGG16 C5: 512)
+  int feature_levels = kFpnLevels; // feature maps the image graph outputs (the RPN's levels)
+  int pooled_levels = 4;           // the first ones the RoI heads pool from
+  // AnchorGenerator(sizes, aspect_ratios): one list of each per feature level; every level
+  // must have the same number of anchors (the RPN head is shared).
+  std::vector<std::vector<float>> anchor_sizes{{32}, {64}, {128}, {256}, {512}};
+  std::vector<std::vector<float>> aspect_ratios{5, {0.5f, 1.0f, 2.0f}};
+  int representation_size = 1024; // TwoMLPHead (fc6 / fc7)
+  int pool_size = 7;               // pooled RoI size
+  Pooler pooler = Pooler::MultiScaleRoiAlign;
+  float spatial_scale = 1.0f / 16; // RoiPool only
+  int min_size = 800, max_size = 1333;  // GeneralizedRCNNTransform
+
+  int anchors_per_location() const {
+    return static_cast<int>(anchor_sizes.at(0).size() * aspect_ratios.at(0).size());
+  }
+};
+
+// The defaults of a family ("fasterrcnn_resnet50_fpn": the FPN detector above;
+// "fasterrcnn_vgg16": 512-channel C5 at stride 16, anchors sizes 128, 256, 512 x ratios
+// 0.5, 1, 2, RoI pooling 7x7 at 1/16, fc6 / fc7 of 4096, 21 classes, 600 / 1000); throws
+// std::invalid_argument for other families.
+FasterRcnnArch fasterrcnn_defaults(const std::string& family);
+
+// The defaults overridden by the architecture object's detector keys: num_classes,
+// anchor_sizes and aspect_ratios (lists of lists, one per level), min_size, max_size.
+FasterRcnnArch read_fasterrcnn_arch(ObjectReader& arch, const std::string& family);
+
+// The detector settings of a config file whose family is a Faster R-CNN one.
+FasterRcnnArch fasterrcnn_arch_of_config(const std::string& config_path);
+
+// The box head: input [K, out_channels, pool, pool] (the pooled RoIs), TwoMLPHead (flatten,
+// fc6, ReLU, fc7, ReLU) and FastRCNNPredictor; outputs "class_logits" [K, num_classes] and
+// "box_regression" [K, 4 * num_classes]. Keys "roi_heads.box_head.fc6/fc7",
+// "roi_heads.box_predictor.cls_score/bbox_pred"; weights of the backbone and RPN
+// ("backbone.", "rpn.") are ignored when binding.
 Graph fasterrcnn_box_head_graph(const FasterRcnnArch& arch);
 
 }  // namespace osprey
