@@ -72,8 +72,7 @@ memory sum_destination(Plan& plan, const Node& node, int id, const memory::desc&
   // Not in place when the primitive also reads that buffer (y = conv(x) + x): it would
   // overwrite input pixels that later output pixels still need.
   bool read_by_node = false;
-  for (size_t i = 0; i + 1 < node.inputs.size(); ++i)
-    read_by_node |= plan.value(node.inputs[i]).get_data_handle() == src.get_data_handle();
+  for (size_t i = 0; i + 1 < node.inputs.size(); ++i) read_by_node |= plan.same_buffer(plan.value(node.inputs[i]), src);
   if (src.get_desc() == dst_md && plan.dies_at(operand, id) && !is_graph_input && !read_by_node) return src;
   memory dst = plan.new_memory(dst_md);
   plan.add_step(node.name, dnnl::reorder(src, dst), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, "reorder", "sum operand");
@@ -96,7 +95,7 @@ Plan::Plan(const Graph& graph, const std::vector<Shape>& input_shapes)
     const Node& node = graph.nodes[id];
     if (node.dead) continue;
     if (node.op == Op::Input) {
-      values_[id] = new_memory(plain_desc(to_dims(shapes_[id])));
+      values_[id] = persistent_memory(plain_desc(to_dims(shapes_[id])));
       inputs_.push_back(values_[id]);
       continue;
     }
@@ -109,13 +108,84 @@ Plan::Plan(const Graph& graph, const std::vector<Shape>& input_shapes)
   }
   for (int out : graph.outputs) {
     const memory& src = values_[out];
-    memory dst = new_memory(plain_desc(to_dims(shapes_[out])));
+    memory dst = persistent_memory(plain_desc(to_dims(shapes_[out])));
     add_step("output", dnnl::reorder(src, dst), {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}}, "reorder", "to plain");
     outputs_.push_back(dst);
   }
+  place_buffers();
 }
 
-memory Plan::new_memory(const memory::desc& md) { return memory(md, engine_); }
+int Plan::buffer_of(const memory& m) const {
+  auto it = buffer_index_.find(m.get());
+  return it == buffer_index_.end() ? -1 : it->second;
+}
+
+bool Plan::same_buffer(const memory& a, const memory& b) const {
+  const int ba = buffer_of(a), bb = buffer_of(b);
+  if (ba >= 0 || bb >= 0) return ba == bb;
+  return a.get_data_handle() == b.get_data_handle();
+}
+
+void Plan::touch(const memory& m) {
+  const int b = buffer_of(m);
+  if (b < 0) return;
+  const int step = static_cast<int>(steps_.size());
+  Buffer& buf = buffers_[b];
+  if (buf.first < 0 || step < buf.first) buf.first = step;
+  buf.last = std::max(buf.last, step);
+}
+
+memory Plan::persistent_memory(const memory::desc& md) { return memory(md, engine_); }
+
+memory Plan::alias(const memory& base, const memory::desc& md) {
+  const int b = buffer_of(base);
+  if (b < 0) return memory(md, engine_, base.get_data_handle());
+  memory view(md, engine_, DNNL_MEMORY_NONE);
+  buffer_index_[view.get()] = b;
+  bound_.emplace_back(view, b);
+  return view;
+}
+
+void Plan::place_buffers() {
+  // Largest first; each at the lowest offset clear of every placed buffer whose steps
+  // overlap its own.
+  std::vector<int> order(buffers_.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+  std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return buffers_[a].bytes > buffers_[b].bytes; });
+  constexpr size_t kAlign = 64;
+  std::vector<int> placed;
+  for (int i : order) {
+    Buffer& buf = buffers_[i];
+    if (buf.first < 0) buf.first = buf.last = 0;
+    const size_t bytes = (buf.bytes + kAlign - 1) / kAlign * kAlign;
+    std::vector<std::pair<size_t, size_t>> taken;  // [begin, end) of overlapping-in-time buffers
+    for (int j : placed) {
+      const Buffer& other = buffers_[j];
+      if (other.last < buf.first || buf.last < other.first) continue;
+      taken.emplace_back(other.offset, other.offset + (other.bytes + kAlign - 1) / kAlign * kAlign);
+    }
+    std::sort(taken.begin(), taken.end());
+    size_t offset = 0;
+    for (const auto& [begin, end] : taken) {
+      if (offset + bytes <= begin) break;
+      offset = std::max(offset, end);
+    }
+    buf.offset = offset;
+    arena_size_ = std::max(arena_size_, offset + bytes);
+    placed.push_back(i);
+  }
+  arena_.reset(static_cast<char*>(std::aligned_alloc(kAlign, std::max<size_t>(arena_size_, kAlign))));
+  if (!arena_) throw ModelError(cat("cannot allocate ", arena_size_, " bytes for activations"));
+  for (auto& [mem, b] : bound_) mem.set_data_handle(arena_.get() + buffers_[b].offset);
+}
+
+memory Plan::new_memory(const memory::desc& md) {
+  memory mem(md, engine_, DNNL_MEMORY_NONE);
+  buffer_index_[mem.get()] = static_cast<int>(buffers_.size());
+  bound_.emplace_back(mem, static_cast<int>(buffers_.size()));
+  buffers_.push_back({md.get_size(), -1, -1, 0});
+  return mem;
+}
 
 memory Plan::to_layout(const memory& src, const memory::desc& md, const std::string& layer) {
   if (src.get_desc() == md) return src;
@@ -133,7 +203,7 @@ memory Plan::weights(const Tensor& tensor, const memory::dims& dims, const memor
   for (auto d : dims) count *= d;
   if (count != tensor.size()) throw ModelError(cat("weights of ", tensor.size(), " values cannot have shape ", to_string(Shape(dims.begin(), dims.end()))));
   memory user(plain_desc(dims), engine_, const_cast<float*>(tensor.data.data()));
-  memory out = new_memory(want);
+  memory out = persistent_memory(want);
   dnnl::reorder(user, out).execute(stream_, user, out);
   stream_.wait();
   return out;
@@ -141,10 +211,12 @@ memory Plan::weights(const Tensor& tensor, const memory::dims& dims, const memor
 
 void Plan::add_step(const std::string& layer, dnnl::primitive primitive, std::unordered_map<int, memory> args,
                     const char* kind, const char* impl) {
+  for (const auto& [arg, mem] : args) touch(mem);
   steps_.push_back({layer, std::move(primitive), std::move(args), {}, kind, impl});
 }
 
-void Plan::add_custom_step(const std::string& layer, const char* kind, std::function<void()> fn) {
+void Plan::add_custom_step(const std::string& layer, const char* kind, std::vector<memory> touches, std::function<void()> fn) {
+  for (const auto& mem : touches) touch(mem);
   steps_.push_back({layer, {}, {}, std::move(fn), kind, "osprey:cpp"});
 }
 

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <dnnl.hpp>
+#include <cstdlib>
 #include <functional>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -39,7 +41,14 @@ class Plan {
   // True when no node after `node_id` (nor a graph output) reads value `id`.
   bool dies_at(int id, int node_id) const { return last_use_[id] == node_id; }
 
+  // An activation buffer. Buffers live in one arena per plan: two whose steps never
+  // overlap share bytes (their place is fixed when planning ends).
   dnnl::memory new_memory(const dnnl::memory::desc& md);
+  // A buffer of its own, filled or read outside the steps (inputs, outputs, constants).
+  dnnl::memory persistent_memory(const dnnl::memory::desc& md);
+  // `base`'s bytes described by `md` (a reshaped or permuted view).
+  dnnl::memory alias(const dnnl::memory& base, const dnnl::memory::desc& md);
+  bool same_buffer(const dnnl::memory& a, const dnnl::memory& b) const;
   // `src` in layout `md`: src itself when it already is, else a new buffer filled by a reorder step.
   dnnl::memory to_layout(const dnnl::memory& src, const dnnl::memory::desc& md, const std::string& layer);
   // `src` in plain row-major layout (abcd / ab).
@@ -48,7 +57,8 @@ class Plan {
   dnnl::memory weights(const Tensor& tensor, const dnnl::memory::dims& dims, const dnnl::memory::desc& want);
   void add_step(const std::string& layer, dnnl::primitive primitive, std::unordered_map<int, dnnl::memory> args,
                 const char* kind, const char* impl);
-  void add_custom_step(const std::string& layer, const char* kind, std::function<void()> fn);
+  // A C++ kernel; `touches` lists every buffer it reads or writes.
+  void add_custom_step(const std::string& layer, const char* kind, std::vector<dnnl::memory> touches, std::function<void()> fn);
 
  private:
   const Graph& graph_;
@@ -60,6 +70,26 @@ class Plan {
   std::vector<Step> steps_;
   std::vector<dnnl::memory> inputs_;   // plain, filled by run()
   std::vector<dnnl::memory> outputs_;  // plain, read by run()
+
+  // The arena: each buffer's size and the steps that touch it; memories bound to it.
+  struct Buffer {
+    size_t bytes = 0;
+    int first = -1, last = -1;  // step indices
+    size_t offset = 0;
+  };
+  int buffer_of(const dnnl::memory& m) const;  // -1 for memories outside the arena
+  void touch(const dnnl::memory& m);
+  void place_buffers();  // assigns offsets and points every bound memory at its bytes
+  std::vector<Buffer> buffers_;
+  std::unordered_map<const void*, int> buffer_index_;  // dnnl_memory_t -> buffer
+  std::vector<std::pair<dnnl::memory, int>> bound_;
+  std::unique_ptr<char, void (*)(void*)> arena_{nullptr, std::free};
+
+ public:
+  size_t arena_bytes() const { return arena_size_; }
+
+ private:
+  size_t arena_size_ = 0;
 };
 
 // Helpers shared by layer planners.

@@ -21,7 +21,7 @@ Shape left_padded(const Shape& s, size_t rank) {
 // buffer of shape `to`, repeating along size-1 axes.
 memory expand(Plan& plan, const memory& src, const Shape& from, const Shape& to, const std::string& layer) {
   memory dst = plan.new_memory(plain_desc(to_dims(to)));
-  plan.add_custom_step(layer, "expand", [src, dst, from, to]() {
+  plan.add_custom_step(layer, "expand", {src, dst}, [src, dst, from, to]() {
     const float* s = static_cast<const float*>(src.get_data_handle());
     float* d = static_cast<float*>(dst.get_data_handle());
     const size_t rank = to.size();
@@ -50,7 +50,7 @@ memory expand(Plan& plan, const memory& src, const Shape& from, const Shape& to,
 
 memory view_as(Plan& plan, const memory& src, const Shape& shape, const std::string& layer) {
   const memory plain = plan.to_plain(src, layer);
-  return memory(plain_desc(to_dims(shape)), plan.engine(), plain.get_data_handle());
+  return plan.alias(plain, plain_desc(to_dims(shape)));
 }
 
 void plan_binary(Plan& plan, const Node& node, int id) {

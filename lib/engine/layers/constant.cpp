@@ -7,7 +7,7 @@ namespace osprey {
 
 void plan_constant(Plan& plan, const Node& node, int id) {
   const Tensor& value = node.tensor("value");
-  dnnl::memory mem = plan.new_memory(plain_desc(to_dims(value.shape)));
+  dnnl::memory mem = plan.persistent_memory(plain_desc(to_dims(value.shape)));
   std::memcpy(mem.get_data_handle(), value.data.data(), value.data.size() * sizeof(float));
   plan.set_value(id, mem);
 }

@@ -9,7 +9,7 @@ void plan_pad(Plan& plan, const Node& node, int id) {
   const dnnl::memory src = plan.to_plain(plan.value(node.inputs[0]), node.name);
   dnnl::memory dst = plan.new_memory(plain_desc(to_dims(plan.shape(id))));
   const Shape in = plan.shape(node.inputs[0]), out = plan.shape(id);
-  plan.add_custom_step(node.name, "pad", [src, dst, in, out, p]() {
+  plan.add_custom_step(node.name, "pad", {src, dst}, [src, dst, in, out, p]() {
     const float* s = static_cast<const float*>(src.get_data_handle());
     float* d = static_cast<float*>(dst.get_data_handle());
     const size_t rank = in.size();

@@ -66,7 +66,7 @@ void plan_adaptive_avg_pool(Plan& plan, const Node& node, int id) {
   memory src = plan.to_plain(plan.value(node.inputs[0]), node.name);
   memory dst = plan.new_memory(plain_desc(to_dims(plan.shape(id))));
   const int64_t planes = in[0] * in[1], H = in[2], W = in[3], OH = o[0], OW = o[1];
-  plan.add_custom_step(node.name, "adaptive_avg_pool", [=]() {
+  plan.add_custom_step(node.name, "adaptive_avg_pool", {src, dst}, [=]() {
     const float* s = static_cast<const float*>(src.get_data_handle());
     float* d = static_cast<float*>(dst.get_data_handle());
     for (int64_t p = 0; p < planes; ++p) {

@@ -80,7 +80,7 @@ void plan_resize(Plan& plan, const Node& node, int id) {
   const Taps tx = axis_taps(p, iw, ow, p.scale[1]);
   const dnnl::memory src = plan.to_plain(plan.value(node.inputs[0]), node.name);
   dnnl::memory dst = plan.new_memory(plain_desc(to_dims(out)));
-  plan.add_custom_step(node.name, "resize", [=]() {
+  plan.add_custom_step(node.name, "resize", {src, dst}, [=]() {
     const float* s = static_cast<const float*>(src.get_data_handle());
     float* d = static_cast<float*>(dst.get_data_handle());
 #pragma omp parallel for

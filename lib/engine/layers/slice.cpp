@@ -18,12 +18,11 @@ void plan_slice(Plan& plan, const Node& node, int id) {
     return;
   }
   if (unit_steps) {
-    const memory window(src.get_desc().submemory_desc(to_dims(out), memory::dims(p.starts.begin(), p.starts.end())),
-                        plan.engine(), src.get_data_handle());
+    const memory window = plan.alias(src, src.get_desc().submemory_desc(to_dims(out), memory::dims(p.starts.begin(), p.starts.end())));
     plan.add_step(node.name, dnnl::reorder(window, dst), {{DNNL_ARG_FROM, window}, {DNNL_ARG_TO, dst}}, "slice", "reorder");
   } else {
     const Shape in = plan.shape(node.inputs[0]);
-    plan.add_custom_step(node.name, "slice", [src, dst, in, out, p]() {
+    plan.add_custom_step(node.name, "slice", {src, dst}, [src, dst, in, out, p]() {
       const float* s = static_cast<const float*>(src.get_data_handle());
       float* d = static_cast<float*>(dst.get_data_handle());
       const size_t rank = in.size();

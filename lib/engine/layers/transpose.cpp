@@ -10,7 +10,7 @@ void plan_transpose(Plan& plan, const Node& node, int id) {
   // oneDNN's permute_axes moves input axis i to output axis p[i]: the inverse of perm.
   std::vector<int> inverse(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) inverse[perm[i]] = static_cast<int>(i);
-  const dnnl::memory permuted(src.get_desc().permute_axes(inverse), plan.engine(), src.get_data_handle());
+  const dnnl::memory permuted = plan.alias(src, src.get_desc().permute_axes(inverse));
   dnnl::memory dst = plan.new_memory(plain_desc(to_dims(plan.shape(id))));
   plan.add_step(node.name, dnnl::reorder(permuted, dst), {{DNNL_ARG_FROM, permuted}, {DNNL_ARG_TO, dst}}, "transpose", "reorder");
   plan.set_value(id, dst);
