@@ -211,14 +211,15 @@ TEST_CASE("broken weights files: exit 2 with one line naming the file and the pr
   CHECK(r.out.empty());
 
   // Weights of another architecture: a 1-layer file with unrelated names.
-  write_file(dir / "config.json", R"({"architecture": {"family": "resnet", "depth": 18}, "weights": "../../../weights/lenet5_fashion_mnist.safetensors"})");
+  const std::string lenet_weights = kSource + "/weights/lenet5_fashion_mnist.safetensors";  // absolute: the build may be anywhere
+  write_file(dir / "config.json", R"({"architecture": {"family": "resnet", "depth": 18}, "weights": ")" + lenet_weights + R"("})");
   r = run("-m " + q((dir / "config.json").string()) + " " + q(kPhotos));
   CHECK(r.code == 2);
   CHECK(r.stderr_lines() == 1);
   CHECK(r.err.find("lenet5_fashion_mnist.safetensors: missing") != std::string::npos);
 
   // Right names, wrong shapes: LeNet with 12 classes.
-  write_file(dir / "lenet12.json", R"({"architecture": {"family": "lenet5", "num_classes": 12}, "weights": "../../../weights/lenet5_fashion_mnist.safetensors"})");
+  write_file(dir / "lenet12.json", R"({"architecture": {"family": "lenet5", "num_classes": 12}, "weights": ")" + lenet_weights + R"("})");
   r = run("-m " + q((dir / "lenet12.json").string()) + " " + q(kPhotos));
   CHECK(r.code == 2);
   CHECK(r.err.find("'classifier.2.weight' has shape [10, 84] but the architecture expects [12, 84]") != std::string::npos);
@@ -230,7 +231,7 @@ TEST_CASE("broken weights files: exit 2 with one line naming the file and the pr
 
 TEST_CASE("broken configs: exit 2 with one line naming the file and the key") {
   const fs::path dir = scratch("bad_configs");
-  const std::string w = R"("weights": "../../../weights/lenet5_fashion_mnist.safetensors")";
+  const std::string w = R"("weights": ")" + kSource + R"(/weights/lenet5_fashion_mnist.safetensors")";
   auto check_config = [&](const std::string& name, const std::string& text, const std::string& expected) {
     write_file(dir / name, text);
     const Result r = run("-m " + q((dir / name).string()) + " " + q(kPhotos));
