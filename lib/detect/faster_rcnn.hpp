@@ -2,8 +2,10 @@
 // runs it at inference (GeneralizedRCNN.forward): transform -> backbone -> RPN -> RoI heads
 // -> boxes mapped back to the original sizes. Two families: fasterrcnn_resnet50_fpn (Lin et
 // al., "Feature Pyramid Networks", 2017: five levels, MultiScaleRoIAlign) and
-// fasterrcnn_vgg16 (the paper's: VGG16 C5, 9 anchors, RoI pooling, fc6 / fc7); what differs
-// (levels, anchors, RoI extractor, transform sizes) comes from osprey::FasterRcnnArch.
+// fasterrcnn_vgg16 (the paper's: VGG16 C5, 9 anchors, RoI pooling, fc6 / fc7), plus
+// fasterrcnn_resnet50_fpn_v2 (Li et al. 2021: BatchNorm FPN, two-conv RPN head, conv box
+// head); what differs (levels, anchors, RoI extractor, heads, transform sizes) comes from
+// osprey::FasterRcnnArch.
 // The layers run on the engine: the image graph (backbone and RPN head) and the box head
 // graph, both bound from one safetensors file with the detector's state_dict keys.
 // detect() with given proposals is Fast R-CNN (Girshick 2015): the RPN's proposals are not
@@ -36,8 +38,8 @@ struct FasterRcnnParams {
 
 class FasterRcnn {
  public:
-  // `config`: a model config whose architecture family is fasterrcnn_resnet50_fpn or
-  // fasterrcnn_vgg16;
+  // `config`: a model config whose architecture family is fasterrcnn_resnet50_fpn,
+  // fasterrcnn_resnet50_fpn_v2 or fasterrcnn_vgg16;
   // `weights` overrides its weights file when not empty.
   static std::unique_ptr<FasterRcnn> load(const std::string& config, const std::string& weights = "",
                                           const FasterRcnnParams& params = {});

@@ -1,9 +1,11 @@
 // Faster R-CNN (fasterrcnn_resnet50_fpn) against torchvision 0.14 on seeded weights
 // (make_detect_references.py, DIR/detector/): the transform at 800 / 1333, the RPN's
 // proposals and the box postprocessing each from torchvision's own inputs, then the whole
-// detector on two photos (given as float tensors) at min_size 512 / max_size 853.
+// detector on two photos (given as float tensors) at min_size 512 / max_size 853; and
+// fasterrcnn_resnet50_fpn_v2 (DIR/detector_v2/) end to end on dog.jpg at 384 / 640.
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -57,8 +59,9 @@ std::unique_ptr<FasterRcnn> load_detector(const Case& c, const FasterRcnnParams&
   namespace fs = std::filesystem;
   const fs::path config = fs::temp_directory_path() / cat("osprey_faster_rcnn_", getpid(), ".json");
   nlohmann::json doc;
-  doc["name"] = "fasterrcnn_resnet50_fpn_test";
-  doc["architecture"] = {{"family", "fasterrcnn_resnet50_fpn"}, {"bn_eps", c.params.at("bn_eps")},
+  const std::string family = c.params.value("family", "fasterrcnn_resnet50_fpn");
+  doc["name"] = family + "_test";
+  doc["architecture"] = {{"family", family}, {"bn_eps", c.params.at("bn_eps")},
                          {"num_classes", c.params.at("num_classes")}};
   std::ofstream(config) << doc.dump(1);
   std::unique_ptr<FasterRcnn> detector;
@@ -161,13 +164,18 @@ TEST_CASE("box postprocessing matches torchvision from its own box head outputs"
   }
 }
 
-TEST_CASE("fasterrcnn_resnet50_fpn matches torchvision end to end on two photos") {
-  const Case& c = detector_case();
+namespace {
+
+// The whole detector on the case's photos: batch, proposals (order up to near-equal scores)
+// and the detections.
+void check_end_to_end(const Case& c) {
+  const int images_n = c.params.at("images");
   FasterRcnnParams params;
   params.transform.min_size = c.params.at("min_size");
   params.transform.max_size = c.params.at("max_size");
   auto detector = load_detector(c, params);
-  const std::vector<Tensor> images{c.array("image0"), c.array("image1")};
+  std::vector<Tensor> images;
+  for (int i = 0; i < images_n; ++i) images.push_back(c.array(cat("image", i)));
   FasterRcnn::Trace trace;
   const std::vector<Detections> got = detector->detect(images, &trace);
 
@@ -176,8 +184,8 @@ TEST_CASE("fasterrcnn_resnet50_fpn matches torchvision end to end on two photos"
   const double batch_err = max_abs_error(trace.batch.tensor.data, batch.data);
   MESSAGE("batch ", to_string(batch.shape), ": max abs error ", batch_err);
   CHECK(batch_err <= 1e-5);
-  REQUIRE(got.size() == 2);
-  for (int i = 0; i < 2; ++i) {
+  REQUIRE(got.size() == static_cast<size_t>(images_n));
+  for (int i = 0; i < images_n; ++i) {
     CAPTURE(i);
     const std::vector<Box> want = boxes_of(c.array(cat("proposals", i)));
     const Proposals& p = trace.proposals[i];
@@ -220,6 +228,48 @@ TEST_CASE("fasterrcnn_resnet50_fpn matches torchvision end to end on two photos"
     CHECK(r.box_err <= 0.01);
     CHECK(r.score_err <= 1e-4);
   }
+}
+
+}  // namespace
+
+TEST_CASE("fasterrcnn_resnet50_fpn matches torchvision end to end on two photos") { check_end_to_end(detector_case()); }
+
+TEST_CASE("fasterrcnn_resnet50_fpn_v2 matches torchvision end to end on dog.jpg") {
+  check_end_to_end(cases_of("faster_rcnn_v2").at(0));
+}
+
+TEST_CASE("fasterrcnn_resnet50_fpn_v2 family: BatchNorm FPN and box head keys and two shared RPN convs") {
+  const std::string config = std::string(OSPREY_BINARY_DIR) + "/detect_fasterrcnn_v2_family_test.json";
+  std::ofstream(config) << R"({"architecture": {"family": "fasterrcnn_resnet50_fpn_v2"}})";
+  Graph graph;
+  const ModelConfig cfg = read_config(config, &graph);
+  std::filesystem::remove(config);
+  CHECK(cfg.num_classes == 91);
+  int conv0 = 0, conv1 = 0, fpn_bn = 0;
+  std::set<std::string> node_names;
+  for (const Node& n : graph.nodes) {
+    node_names.insert(n.name);
+    for (const auto& t : n.tensors) {
+      conv0 += t.key == "rpn.head.conv.0.0.weight";
+      conv1 += t.key == "rpn.head.conv.1.0.weight";
+      fpn_bn += t.key.rfind("backbone.fpn.", 0) == 0 && t.role == "running_var";
+      CHECK(t.key != "backbone.fpn.inner_blocks.0.0.bias");
+    }
+  }
+  CHECK(conv0 == 5);
+  CHECK(conv1 == 5);
+  CHECK(fpn_bn == 8);
+  CHECK(node_names.size() == graph.nodes.size());
+
+  const FasterRcnnArch arch = fasterrcnn_defaults("fasterrcnn_resnet50_fpn_v2");
+  const Graph head = fasterrcnn_box_head_graph(arch);
+  std::vector<std::string> keys;
+  for (const Node& n : head.nodes)
+    for (const auto& t : n.tensors) keys.push_back(t.key);
+  CHECK(std::count(keys.begin(), keys.end(), "roi_heads.box_head.3.1.running_mean") == 1);
+  CHECK(std::count(keys.begin(), keys.end(), "roi_heads.box_head.5.weight") == 1);
+  CHECK(std::count(keys.begin(), keys.end(), "roi_heads.box_head.0.0.bias") == 0);
+  CHECK(std::count(keys.begin(), keys.end(), "roi_heads.box_head.fc6.weight") == 0);
 }
 
 TEST_CASE("fasterrcnn_resnet50_fpn family: outputs and shared RPN head weights") {

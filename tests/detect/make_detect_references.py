@@ -39,6 +39,10 @@ max_size 640 and 300 proposals after NMS (the paper's test-time count) to stay f
 same heads on given proposals (op "fast_rcnn_vgg16": Fast R-CNN, no RPN): the proposals in
 input-image pixels are resized as torchvision's transform resizes target boxes, then run
 through model.roi_heads and transform.postprocess.
+DIR/detector_v2/ holds torchvision's fasterrcnn_resnet50_fpn_v2 (Li et al. 2021) end to end on
+dog.jpg (op "faster_rcnn_v2"): BatchNorm2d with randomised statistics in the body, the FPN
+and the box head, random RPN-head biases, weights calibrated on the photo, min_size 384 /
+max_size 640; the same arrays as the fasterrcnn_resnet50_fpn case.
 Skipped when DIR/index.json is newer than this script and the tools it imports
 (--force regenerates).
 """
@@ -68,7 +72,7 @@ from export_torchvision import calibrate_weights  # noqa: E402
 from safetensors_io import save_file  # noqa: E402
 from reference_models import fasterrcnn_vgg16  # noqa: E402
 
-VERSION = 4
+VERSION = 5
 CLS_SCORE_SCALE = 0.6
 # Files whose change invalidates existing references.
 DEPENDENCIES = [os.path.abspath(__file__)] + [os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py", "reference_models.py")]
@@ -512,6 +516,61 @@ def transform_cases(w):
                              image_size=list(out.image_sizes[0]))
 
 
+def run_captured(model, images):
+    """model(images) with what torchvision computed on the way: the transform's output, the
+    RPN head outputs, the proposals, the box predictor outputs and roi_heads' raw results."""
+    captured = {}
+
+    def keep(name):
+        def hook(module, inputs, output):
+            captured[name] = output
+        return hook
+
+    handles = [model.transform.register_forward_hook(keep("transform")),
+               model.rpn.head.register_forward_hook(keep("rpn_head")),
+               model.roi_heads.box_predictor.register_forward_hook(keep("box_predictor")),
+               model.roi_heads.register_forward_hook(keep("roi_heads"))]
+    # transform.postprocess rescales the boxes of roi_heads' result dicts in place
+    handles.append(model.roi_heads.register_forward_hook(
+        lambda module, inputs, output: captured.update(raw=[{k: v.clone() for k, v in r.items()} for r in output[0]])))
+    filter_proposals = model.rpn.filter_proposals
+
+    def capture_proposals(*args):
+        captured["proposals"] = filter_proposals(*args)
+        return captured["proposals"]
+
+    model.rpn.filter_proposals = capture_proposals
+    try:
+        result = model(images)
+    finally:
+        for h in handles:
+            h.remove()
+        del model.rpn.filter_proposals
+    return result, captured
+
+
+def detector_arrays(images, result, captured):
+    """The arrays of an op "faster_rcnn" case, the ImageList and the number of levels."""
+    image_list = captured["transform"][0]
+    objectness, deltas = captured["rpn_head"]
+    boxes, scores = captured["proposals"]
+    class_logits, box_regression = captured["box_predictor"]
+    raw = captured["raw"]
+    arrays = {"batch": image_list.tensors, "class_logits": class_logits, "box_regression": box_regression}
+    for i, image in enumerate(images):
+        arrays[f"image{i}"] = image
+        arrays[f"proposals{i}"] = boxes[i]
+        arrays[f"proposal_scores{i}"] = scores[i]
+        arrays[f"raw_boxes{i}"] = raw[i]["boxes"]
+        arrays[f"boxes{i}"] = result[i]["boxes"]
+        arrays[f"scores{i}"] = result[i]["scores"]
+        arrays[f"labels{i}"] = result[i]["labels"].float()
+    for l in range(len(objectness)):
+        arrays[f"objectness{l}"] = objectness[l]
+        arrays[f"deltas{l}"] = deltas[l]
+    return arrays, image_list, len(objectness)
+
+
 def detector_cases(w):
     """fasterrcnn_resnet50_fpn end to end on two photos, seeded weights; files in DIR/detector/."""
     seed = 2025
@@ -545,33 +604,7 @@ def detector_cases(w):
     for p in model.roi_heads.box_predictor.cls_score.parameters():
         p.mul_(cls_scale)
 
-    captured = {}
-
-    def keep(name):
-        def hook(module, inputs, output):
-            captured[name] = output
-        return hook
-
-    handles = [model.transform.register_forward_hook(keep("transform")),
-               model.rpn.head.register_forward_hook(keep("rpn_head")),
-               model.roi_heads.box_predictor.register_forward_hook(keep("box_predictor")),
-               model.roi_heads.register_forward_hook(keep("roi_heads"))]
-    # transform.postprocess rescales the boxes of roi_heads' result dicts in place
-    handles.append(model.roi_heads.register_forward_hook(
-        lambda module, inputs, output: captured.update(raw=[{k: v.clone() for k, v in r.items()} for r in output[0]])))
-    filter_proposals = model.rpn.filter_proposals
-
-    def capture_proposals(*args):
-        captured["proposals"] = filter_proposals(*args)
-        return captured["proposals"]
-
-    model.rpn.filter_proposals = capture_proposals
-    try:
-        result = model(images)
-    finally:
-        for h in handles:
-            h.remove()
-        del model.rpn.filter_proposals
+    result, captured = run_captured(model, images)
 
     tensors = {k: v.detach().float().contiguous() for k, v in model.state_dict().items()}
     sub = "detector"
@@ -580,29 +613,61 @@ def detector_cases(w):
     save_file(tensors, os.path.join(w.out_dir, weights),
               metadata={"model": "fasterrcnn_resnet50_fpn", "seed": str(seed), "bn_eps": str(eps),
                         "purpose": "detect parity reference"})
-    image_list = captured["transform"][0]
-    objectness, deltas = captured["rpn_head"]
-    boxes, scores = captured["proposals"]
-    class_logits, box_regression = captured["box_predictor"]
-    raw = captured["raw"]
-    arrays = {"batch": image_list.tensors, "class_logits": class_logits, "box_regression": box_regression}
-    for i, image in enumerate(images):
-        arrays[f"image{i}"] = image
-        arrays[f"proposals{i}"] = boxes[i]
-        arrays[f"proposal_scores{i}"] = scores[i]
-        arrays[f"raw_boxes{i}"] = raw[i]["boxes"]
-        arrays[f"boxes{i}"] = result[i]["boxes"]
-        arrays[f"scores{i}"] = result[i]["scores"]
-        arrays[f"labels{i}"] = result[i]["labels"].float()
-    for l in range(len(objectness)):
-        arrays[f"objectness{l}"] = objectness[l]
-        arrays[f"deltas{l}"] = deltas[l]
+    arrays, image_list, levels = detector_arrays(images, result, captured)
     case = "fasterrcnn_resnet50_fpn"
     files = save_arrays(w, sub, case, arrays)
     w.cases[case] = dict(op="faster_rcnn", arrays=files, weights=weights, bn_eps=eps, num_classes=91,
-                         photos=names, images=len(images), levels=len(objectness),
+                         photos=names, images=len(images), levels=levels,
                          min_size=min_size, max_size=max_size, image_sizes=[list(s) for s in image_list.image_sizes],
                          detections=[len(r["boxes"]) for r in result], cls_score_scale=cls_scale)
+
+
+V2_CLS_SCORE_SCALE = 0.65
+
+
+def detector_v2_cases(w):
+    """fasterrcnn_resnet50_fpn_v2 (Li et al. 2021) end to end on dog.jpg, seeded weights:
+    BatchNorm2d (eps 1e-5) in the body, the FPN blocks and the box head with randomised
+    statistics, random conv biases, weights calibrated on the photo, cls_score scaled by
+    V2_CLS_SCORE_SCALE; min_size 384 / max_size 640. Op "faster_rcnn_v2", files in DIR/detector_v2/."""
+    seed = 2027
+    min_size, max_size = 384, 640
+    torch.manual_seed(seed)
+    model = torchvision.models.detection.fasterrcnn_resnet50_fpn_v2(weights=None, weights_backbone=None,
+                                                                    min_size=min_size, max_size=max_size).eval()
+    g = torch.Generator().manual_seed(seed + 1)
+
+    def u(lo, hi, t):
+        return torch.rand(t.shape, generator=g) * (hi - lo) + lo
+
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.weight.copy_(u(0.5, 1.5, m.weight))
+            m.bias.copy_(u(-0.2, 0.2, m.bias))
+            m.running_mean.copy_(u(-0.2, 0.2, m.running_mean))
+            m.running_var.copy_(u(0.5, 2.0, m.running_var))
+        elif isinstance(m, torch.nn.Conv2d) and m.bias is not None:  # the RPN head's: torchvision sets 0
+            m.bias.copy_(u(-0.5, 0.5, m.bias))
+    names = ["dog.jpg"]
+    images = [read_photo(p) for p in photo_paths(names)]
+    calibrate_weights(model, images)
+    for p in model.roi_heads.box_predictor.cls_score.parameters():
+        p.mul_(V2_CLS_SCORE_SCALE)
+    result, captured = run_captured(model, images)
+
+    sub = "detector_v2"
+    os.makedirs(os.path.join(w.out_dir, sub), exist_ok=True)
+    weights = f"{sub}/fasterrcnn_resnet50_fpn_v2.safetensors"
+    save_file({k: v.detach().float().contiguous() for k, v in model.state_dict().items()},
+              os.path.join(w.out_dir, weights),
+              metadata={"model": "fasterrcnn_resnet50_fpn_v2", "seed": str(seed), "purpose": "detect parity reference"})
+    arrays, image_list, levels = detector_arrays(images, result, captured)
+    case = "fasterrcnn_resnet50_fpn_v2"
+    w.cases[case] = dict(op="faster_rcnn_v2", arrays=save_arrays(w, sub, case, arrays), weights=weights,
+                         family="fasterrcnn_resnet50_fpn_v2", bn_eps=1e-5, num_classes=91, photos=names,
+                         images=len(images), levels=levels, min_size=min_size, max_size=max_size,
+                         image_sizes=[list(s) for s in image_list.image_sizes],
+                         detections=[len(r["boxes"]) for r in result], cls_score_scale=V2_CLS_SCORE_SCALE)
 
 
 VGG_CLS_SCORE_SCALE = 1.0
@@ -701,7 +766,7 @@ def main():
     w = Writer(args.out)
     with torch.no_grad():
         for make in (box_cases, nms_cases, soft_nms_cases, box_coder_cases, anchor_cases, roi_cases, multiscale_cases,
-                     backbone_cases, transform_cases, detector_cases, vgg16_detector_cases):
+                     backbone_cases, transform_cases, detector_cases, detector_v2_cases, vgg16_detector_cases):
             make(w)
     w.finish()
     print(f"{len(w.cases)} cases in {args.out} ({time.time() - start:.1f} s)")

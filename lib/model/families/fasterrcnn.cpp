@@ -1,5 +1,7 @@
 // Family "fasterrcnn_resnet50_fpn": torchvision.models.detection.fasterrcnn_resnet50_fpn up
-// to the RPN head (the image graph); family "fasterrcnn_vgg16": Ren et al. 2015's VGG16
+// to the RPN head (the image graph); family "fasterrcnn_resnet50_fpn_v2": torchvision's
+// fasterrcnn_resnet50_fpn_v2 (Li et al. 2021: BatchNorm2d body (bn_eps default 1e-5), FPN
+// blocks with BatchNorm2d, RPNHead with two 3x3 convs, FastRCNNConvFCHead box head); family "fasterrcnn_vgg16": Ren et al. 2015's VGG16
 // detector as tools/reference_models.fasterrcnn_vgg16 composes it (C5 = VGG16 `features`
 // without the last max pool, keys "backbone.features.<i>", one RPN level, 9 anchors). The
 // box head is a second graph
@@ -24,15 +26,28 @@ namespace osprey {
 
 namespace {
 
-// RPNHead on one level: Conv2dNormActivation (3x3 conv + ReLU, no norm), then the 1x1
-// objectness and box-delta convs.
-std::array<int, 2> rpn_head(GraphBuilder& b, int x, int channels, int anchors, int level) {
+// RPNHead on one level: conv_depth Conv2dNormActivation (3x3 conv + ReLU, no norm), then the
+// 1x1 objectness and box-delta convs. The nodes are named by their weight keys (shared by
+// the levels); `shared` collects them so that the caller can make the names unique.
+std::array<int, 2> rpn_head(GraphBuilder& b, int x, int channels, int anchors, int level, int conv_depth,
+                            std::vector<int>& shared) {
   const std::string suffix = cat("/", level);
-  const int conv = b.conv("rpn.head.conv.0.0", x, {channels, {3, 3}, {1, 1}, {1, 1}, 1, {1, 1}, true});
-  const int t = b.relu("rpn.head.conv.0.2" + suffix, conv);
+  int t = x;
+  for (int i = 0; i < conv_depth; ++i) {
+    shared.push_back(b.conv(cat("rpn.head.conv.", i, ".0"), t, {channels, {3, 3}, {1, 1}, {1, 1}, 1, {1, 1}, true}));
+    t = b.relu(cat("rpn.head.conv.", i, ".2", suffix), shared.back());
+  }
   const int logits = b.conv("rpn.head.cls_logits", t, {anchors, {1, 1}, {1, 1}, {0, 0}, 1, {1, 1}, true});
   const int deltas = b.conv("rpn.head.bbox_pred", t, {anchors * 4, {1, 1}, {1, 1}, {0, 0}, 1, {1, 1}, true});
+  shared.push_back(logits);
+  shared.push_back(deltas);
   return {logits, deltas};
+}
+
+// Appends "/<level>" to the names of the shared RPN head nodes of each level.
+void suffix_shared_nodes(Graph& graph, const std::vector<std::vector<int>>& shared) {
+  for (size_t l = 0; l < shared.size(); ++l)
+    for (int id : shared[l]) graph.nodes[static_cast<size_t>(id)].name += cat("/", l);
 }
 
 std::vector<std::vector<float>> read_lists(ObjectReader& arch, const std::string& key, size_t levels) {
@@ -65,6 +80,12 @@ InputSpec detector_input(const FasterRcnnArch& fr) {
 FasterRcnnArch fasterrcnn_defaults(const std::string& family) {
   FasterRcnnArch fr;
   if (family == "fasterrcnn_resnet50_fpn") return fr;
+  if (family == "fasterrcnn_resnet50_fpn_v2") {
+    fr.rpn_conv_depth = 2;
+    fr.fpn_norm = true;
+    fr.box_head_convs = 4;
+    return fr;
+  }
   if (family != "fasterrcnn_vgg16") throw std::invalid_argument(cat("'", family, "' is not a Faster R-CNN family"));
   fr.num_classes = 21;  // PASCAL VOC with background
   fr.out_channels = 512;
@@ -103,37 +124,50 @@ FasterRcnnArch fasterrcnn_arch_of_config(const std::string& config_path) {
   try {
     return read_fasterrcnn_arch(arch, family);
   } catch (const std::invalid_argument&) {
-    arch.fail("family", cat("'", family, "' is not a Faster R-CNN family (fasterrcnn_resnet50_fpn, fasterrcnn_vgg16)"));
+    arch.fail("family", cat("'", family, "' is not a Faster R-CNN family (fasterrcnn_resnet50_fpn, fasterrcnn_resnet50_fpn_v2, fasterrcnn_vgg16)"));
   }
 }
 
-FamilyModel build_fasterrcnn_resnet50_fpn(ObjectReader& arch) {
-  const FasterRcnnArch fr = read_fasterrcnn_arch(arch, "fasterrcnn_resnet50_fpn");
+namespace {
+
+// fasterrcnn_resnet50_fpn and _v2: `default_eps` is the body's BatchNorm eps unless the
+// config sets bn_eps (v1: FrozenBatchNorm2d with eps 0 as torchvision loads its COCO
+// weights; v2: BatchNorm2d, 1e-5).
+FamilyModel build_resnet50_fpn_detector(ObjectReader& arch, const std::string& family, double default_eps) {
+  const FasterRcnnArch fr = read_fasterrcnn_arch(arch, family);
   ResNetArch resnet = read_resnet_arch(arch, 50);
-  const double eps = arch.number("bn_eps", 0.0);
+  const double eps = arch.number("bn_eps", default_eps);
   if (!(eps >= 0)) arch.fail("bn_eps", "must not be negative");
   resnet.bn_eps = static_cast<float>(eps);
 
   GraphBuilder b(3);
-  const std::array<int, 5> levels = resnet_fpn_backbone(b, b.input(), resnet, fr.out_channels);
+  const std::array<int, 5> levels = resnet_fpn_backbone(b, b.input(), resnet, fr.out_channels, "backbone.", fr.fpn_norm);
   static const char* const names[] = {"0", "1", "2", "3", "pool"};
   for (int i = 0; i < kFpnLevels; ++i) b.output(levels[i], names[i]);
   std::vector<std::array<int, 2>> heads;
-  for (int i = 0; i < kFpnLevels; ++i) heads.push_back(rpn_head(b, levels[i], fr.out_channels, fr.anchors_per_location(), i));
+  std::vector<std::vector<int>> shared(kFpnLevels);
+  for (int i = 0; i < kFpnLevels; ++i)
+    heads.push_back(rpn_head(b, levels[i], fr.out_channels, fr.anchors_per_location(), i, fr.rpn_conv_depth, shared[i]));
   for (int i = 0; i < kFpnLevels; ++i) b.output(heads[i][0], cat("rpn.objectness.", i));
   for (int i = 0; i < kFpnLevels; ++i) b.output(heads[i][1], cat("rpn.deltas.", i));
   b.ignore_keys("roi_heads.");  // the box head graph's
   Graph graph = b.finish();
   // Node names must be unique; the weight keys stay shared.
-  for (int i = 0; i < kFpnLevels; ++i) {
-    graph.nodes[heads[i][0]].name += cat("/", i);
-    graph.nodes[heads[i][1]].name += cat("/", i);
-    graph.nodes[graph.nodes[graph.nodes[heads[i][0]].inputs[0]].inputs[0]].name += cat("/", i);
-  }
+  suffix_shared_nodes(graph, shared);
 
   // GeneralizedRCNNTransform normalises RGB in [0, 1] with ImageNet mean and std and
   // resizes (shorter side 800, longer at most 1333); detect::transform_images does that.
   return {std::move(graph), detector_input(fr), fr.num_classes};
+}
+
+}  // namespace
+
+FamilyModel build_fasterrcnn_resnet50_fpn(ObjectReader& arch) {
+  return build_resnet50_fpn_detector(arch, "fasterrcnn_resnet50_fpn", 0.0);
+}
+
+FamilyModel build_fasterrcnn_resnet50_fpn_v2(ObjectReader& arch) {
+  return build_resnet50_fpn_detector(arch, "fasterrcnn_resnet50_fpn_v2", 1e-5);
 }
 
 FamilyModel build_fasterrcnn_vgg16(ObjectReader& arch) {
@@ -141,7 +175,8 @@ FamilyModel build_fasterrcnn_vgg16(ObjectReader& arch) {
   GraphBuilder b(3);
   const int c5 = vgg_features(b, b.input(), 16, false, "backbone.features.", false);
   b.output(c5, "0");
-  const auto [logits, deltas] = rpn_head(b, c5, fr.out_channels, fr.anchors_per_location(), 0);
+  std::vector<int> shared;
+  const auto [logits, deltas] = rpn_head(b, c5, fr.out_channels, fr.anchors_per_location(), 0, fr.rpn_conv_depth, shared);
   b.output(logits, "rpn.objectness.0");
   b.output(deltas, "rpn.deltas.0");
   b.ignore_keys("roi_heads.");  // the box head graph's
@@ -151,10 +186,23 @@ FamilyModel build_fasterrcnn_vgg16(ObjectReader& arch) {
 Graph fasterrcnn_box_head_graph(const FasterRcnnArch& arch) {
   GraphBuilder b(arch.out_channels, "box_features");
   const int in = arch.out_channels * arch.pool_size * arch.pool_size;
-  int x = b.flatten("roi_heads.box_head.flatten", b.input());
-  x = b.relu("roi_heads.box_head.relu6", b.linear("roi_heads.box_head.fc6", x, in, arch.representation_size));
-  x = b.relu("roi_heads.box_head.relu7",
-             b.linear("roi_heads.box_head.fc7", x, arch.representation_size, arch.representation_size));
+  int x = b.input();
+  if (arch.box_head_convs > 0) {
+    // FastRCNNConvFCHead: Conv2dNormActivation blocks, Flatten, Linear + ReLU (one Sequential).
+    const int n = arch.box_head_convs;
+    for (int i = 0; i < n; ++i) {
+      const std::string name = cat("roi_heads.box_head.", i);
+      x = b.conv(name + ".0", x, {arch.out_channels, {3, 3}, {1, 1}, {1, 1}, 1, {1, 1}, false});
+      x = b.relu(name + ".2", b.batch_norm(name + ".1", x, 1e-5f));
+    }
+    x = b.flatten(cat("roi_heads.box_head.", n), x);
+    x = b.relu(cat("roi_heads.box_head.", n + 2), b.linear(cat("roi_heads.box_head.", n + 1), x, in, arch.representation_size));
+  } else {
+    x = b.flatten("roi_heads.box_head.flatten", x);
+    x = b.relu("roi_heads.box_head.relu6", b.linear("roi_heads.box_head.fc6", x, in, arch.representation_size));
+    x = b.relu("roi_heads.box_head.relu7",
+               b.linear("roi_heads.box_head.fc7", x, arch.representation_size, arch.representation_size));
+  }
   b.output(b.linear("roi_heads.box_predictor.cls_score", x, arch.representation_size, arch.num_classes), "class_logits");
   b.output(b.linear("roi_heads.box_predictor.bbox_pred", x, arch.representation_size, 4 * arch.num_classes),
            "box_regression");

@@ -1,5 +1,6 @@
 // Faster R-CNN detectors as two layer graphs with the detector's state_dict names: the image
-// graph (backbone + RPN head, families "fasterrcnn_resnet50_fpn" and "fasterrcnn_vgg16") and
+// graph (backbone + RPN head, families "fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2"
+// and "fasterrcnn_vgg16") and
 // the box head graph run on pooled RoI features. Together they bind the whole state_dict
 // strictly: each graph declares its own keys and ignores the other's prefixes.
 #pragma once
@@ -32,7 +33,13 @@ struct FasterRcnnArch {
   // must have the same number of anchors (the RPN head is shared).
   std::vector<std::vector<float>> anchor_sizes{{32}, {64}, {128}, {256}, {512}};
   std::vector<std::vector<float>> aspect_ratios{5, {0.5f, 1.0f, 2.0f}};
-  int representation_size = 1024; // TwoMLPHead (fc6 / fc7)
+  int representation_size = 1024; // TwoMLPHead (fc6 / fc7), or FastRCNNConvFCHead's one Linear
+  // fasterrcnn_resnet50_fpn_v2 (Li et al. 2021): RPNHead(conv_depth=2), FPN blocks with
+  // BatchNorm2d and FastRCNNConvFCHead: box_head_convs x (3x3 conv out_channels without bias,
+  // BatchNorm2d, ReLU), flatten, one Linear(representation_size) + ReLU instead of TwoMLPHead.
+  int rpn_conv_depth = 1;
+  bool fpn_norm = false;
+  int box_head_convs = 0;
   int pool_size = 7;               // pooled RoI size
   Pooler pooler = Pooler::MultiScaleRoiAlign;
   float spatial_scale = 1.0f / 16; // RoiPool only
@@ -44,6 +51,7 @@ struct FasterRcnnArch {
 };
 
 // The defaults of a family ("fasterrcnn_resnet50_fpn": the FPN detector above;
+// "fasterrcnn_resnet50_fpn_v2": the same with rpn_conv_depth 2, fpn_norm, box_head_convs 4;
 // "fasterrcnn_vgg16": 512-channel C5 at stride 16, anchors sizes 128, 256, 512 x ratios
 // 0.5, 1, 2, RoI pooling 7x7 at 1/16, fc6 / fc7 of 4096, 21 classes, 600 / 1000); throws
 // std::invalid_argument for other families.
@@ -59,7 +67,10 @@ FasterRcnnArch fasterrcnn_arch_of_config(const std::string& config_path);
 // The box head: input [K, out_channels, pool, pool] (the pooled RoIs), TwoMLPHead (flatten,
 // fc6, ReLU, fc7, ReLU) and FastRCNNPredictor; outputs "class_logits" [K, num_classes] and
 // "box_regression" [K, 4 * num_classes]. Keys "roi_heads.box_head.fc6/fc7",
-// "roi_heads.box_predictor.cls_score/bbox_pred"; weights of the backbone and RPN
+// "roi_heads.box_predictor.cls_score/bbox_pred". With box_head_convs > 0 the head is
+// FastRCNNConvFCHead instead: "roi_heads.box_head.<i>.0" (conv) and ".1" (BatchNorm2d, eps
+// 1e-5) for i < box_head_convs, then flatten and "roi_heads.box_head.<box_head_convs + 1>"
+// (Linear + ReLU). Weights of the backbone and RPN
 // ("backbone.", "rpn.") are ignored when binding.
 Graph fasterrcnn_box_head_graph(const FasterRcnnArch& arch);
 

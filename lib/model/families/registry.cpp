@@ -14,6 +14,7 @@ FamilyModel build_inception_v4(ObjectReader&);
 FamilyModel build_resnet(ObjectReader&);
 FamilyModel build_resnet_fpn(ObjectReader&);
 FamilyModel build_fasterrcnn_resnet50_fpn(ObjectReader&);
+FamilyModel build_fasterrcnn_resnet50_fpn_v2(ObjectReader&);
 FamilyModel build_fasterrcnn_vgg16(ObjectReader&);
 
 static const std::map<std::string, FamilyBuilder>& families() {
@@ -22,7 +23,7 @@ static const std::map<std::string, FamilyBuilder>& families() {
       {"vgg", build_vgg},                {"googlenet", build_googlenet},     {"inception_v3", build_inception_v3},
       {"inception_v4", build_inception_v4}, {"resnet", build_resnet},
       {"resnet_fpn", build_resnet_fpn},        {"fasterrcnn_resnet50_fpn", build_fasterrcnn_resnet50_fpn},
-      {"fasterrcnn_vgg16", build_fasterrcnn_vgg16},
+      {"fasterrcnn_resnet50_fpn_v2", build_fasterrcnn_resnet50_fpn_v2}, {"fasterrcnn_vgg16", build_fasterrcnn_vgg16},
   };
   return table;
 }

@@ -30,7 +30,10 @@ std::array<int, 4> resnet_body(GraphBuilder& b, int x, const ResNetArch& arch, c
 // all four stages returned, out_channels per level and LastLevelMaxPool, as
 // fasterrcnn_resnet50_fpn builds it; names "<prefix>body.*" and "<prefix>fpn.*".
 // Returns the levels in torchvision's order: '0', '1', '2', '3' (strides 4 to 32), 'pool' (64).
+// `fpn_norm`: FeaturePyramidNetwork(norm_layer=BatchNorm2d) as fasterrcnn_resnet50_fpn_v2
+// builds it: the inner / layer blocks are Conv2dNormActivation with a conv without bias
+// ("<block>.<i>.0") and a BatchNorm2d ("<block>.<i>.1", eps 1e-5).
 std::array<int, 5> resnet_fpn_backbone(GraphBuilder& b, int x, const ResNetArch& arch, int out_channels,
-                                       const std::string& prefix = "backbone.");
+                                       const std::string& prefix = "backbone.", bool fpn_norm = false);
 
 }  // namespace osprey

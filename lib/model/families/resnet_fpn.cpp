@@ -16,15 +16,16 @@
 namespace osprey {
 
 std::array<int, 5> resnet_fpn_backbone(GraphBuilder& b, int x, const ResNetArch& arch, int out_channels,
-                                       const std::string& prefix) {
+                                       const std::string& prefix, bool fpn_norm) {
   const std::array<int, 4> c = resnet_body(b, x, arch, prefix + "body.");
   const std::string fpn = prefix + "fpn.";
-  auto inner = [&](int i, int in) {
-    return b.conv(cat(fpn, "inner_blocks.", i, ".0"), in, {out_channels, {1, 1}, {1, 1}, {0, 0}, 1, {1, 1}, true});
+  // Conv2dNormActivation(activation_layer=None): a biased conv, or conv without bias + BN.
+  auto block = [&](const std::string& name, int in, int k) {
+    const int y = b.conv(name + ".0", in, {out_channels, {k, k}, {1, 1}, {k / 2, k / 2}, 1, {1, 1}, !fpn_norm});
+    return fpn_norm ? b.batch_norm(name + ".1", y, 1e-5f) : y;
   };
-  auto layer = [&](int i, int in) {
-    return b.conv(cat(fpn, "layer_blocks.", i, ".0"), in, {out_channels, {3, 3}, {1, 1}, {1, 1}, 1, {1, 1}, true});
-  };
+  auto inner = [&](int i, int in) { return block(cat(fpn, "inner_blocks.", i), in, 1); };
+  auto layer = [&](int i, int in) { return block(cat(fpn, "layer_blocks.", i), in, 3); };
   // FeaturePyramidNetwork.forward: the top level, then top-down with lateral connections.
   std::array<int, 5> results{};
   int last_inner = inner(3, c[3]);
