@@ -31,6 +31,8 @@ AUX_PREFIXES = {
 def default_num_classes(name):
     if name in reference_models.REFERENCE_MODELS:
         return reference_models.REFERENCE_MODELS[name][1]
+    if name in torchvision.models.list_models(module=torchvision.models.detection):
+        return 91  # COCO category ids, background included
     return 1000
 
 
@@ -122,6 +124,10 @@ def build_model(name, num_classes=None, seed=0, randomize_bn=False, transform_in
     if name in reference_models.REFERENCE_MODELS:
         cls = reference_models.REFERENCE_MODELS[name][0]
         model = cls(num_classes=num_classes)
+    elif name in torchvision.models.list_models(module=torchvision.models.detection):
+        # Detection models (fasterrcnn_resnet50_fpn, _v2, fasterrcnn_mobilenet_v3_large_fpn ...):
+        # the state_dict keys are what Osprey's detector families bind.
+        model = torchvision.models.get_model(name, weights=None, weights_backbone=None, num_classes=num_classes)
     else:
         if name not in torchvision.models.list_models(module=torchvision.models):
             raise SystemExit(f"unknown model '{name}'")
