@@ -47,6 +47,7 @@ std::unique_ptr<FasterRcnn> FasterRcnn::load(const std::string& config, const st
   FasterRcnnParams p = params;
   if (p.transform.min_size == 0) p.transform.min_size = arch.min_size;
   if (p.transform.max_size == 0) p.transform.max_size = arch.max_size;
+  if (p.rpn.score_thresh < 0) p.rpn.score_thresh = arch.rpn_score_thresh;
   // RoIs go through the box head in chunks of the proposal count (at most 1000), so the
   // executor plans once.
   const int64_t chunk = std::clamp<int64_t>(p.rpn.post_nms_top_n, 1, 1000);

@@ -4,7 +4,8 @@
 // al., "Feature Pyramid Networks", 2017: five levels, MultiScaleRoIAlign) and
 // fasterrcnn_vgg16 (the paper's: VGG16 C5, 9 anchors, RoI pooling, fc6 / fc7), plus
 // fasterrcnn_resnet50_fpn_v2 (Li et al. 2021: BatchNorm FPN, two-conv RPN head, conv box
-// head); what differs (levels, anchors, RoI extractor, heads, transform sizes) comes from
+// head) and fasterrcnn_mobilenet_v3_large_fpn (MobileNetV3-Large, two stride-32 FPN levels
+// and 'pool', 15 anchors per location, RPN score threshold 0.05); what differs (levels, anchors, RoI extractor, heads, transform sizes) comes from
 // osprey::FasterRcnnArch.
 // The layers run on the engine: the image graph (backbone and RPN head) and the box head
 // graph, both bound from one safetensors file with the detector's state_dict keys.
@@ -32,14 +33,15 @@ namespace osprey::detect {
 struct FasterRcnnParams {
   // min_size / max_size of 0 take the config's (FasterRcnnArch::min_size / max_size).
   TransformParams transform{.min_size = 0, .max_size = 0};
-  RpnParams rpn;
+  // rpn.score_thresh < 0 takes the config's (FasterRcnnArch::rpn_score_thresh).
+  RpnParams rpn{.score_thresh = -1.0f};
   BoxHeadParams box;
 };
 
 class FasterRcnn {
  public:
   // `config`: a model config whose architecture family is fasterrcnn_resnet50_fpn,
-  // fasterrcnn_resnet50_fpn_v2 or fasterrcnn_vgg16;
+  // fasterrcnn_resnet50_fpn_v2, fasterrcnn_mobilenet_v3_large_fpn or fasterrcnn_vgg16;
   // `weights` overrides its weights file when not empty.
   static std::unique_ptr<FasterRcnn> load(const std::string& config, const std::string& weights = "",
                                           const FasterRcnnParams& params = {});

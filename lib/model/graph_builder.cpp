@@ -86,6 +86,10 @@ int GraphBuilder::add(const std::string& name, int a, int b) {
   return append(Node{name, Op::Add, {a, b}, {}, {}, {}, false}, channels(a));
 }
 
+int GraphBuilder::mul(const std::string& name, int a, int b) {
+  return append(Node{name, Op::Mul, {a, b}, {}, {}, {}, false}, channels(a));
+}
+
 int GraphBuilder::upsample_nearest_like(const std::string& name, int x, int like) {
   ResizeParams p;
   p.mode = ResizeParams::Nearest;

@@ -42,6 +42,8 @@ class GraphBuilder {
   int linear(const std::string& name, int x, int in_features, int out_features, bool bias = true);
   int concat(const std::string& name, const std::vector<int>& xs);
   int add(const std::string& name, int a, int b);
+  // a * b; b may be [N, C, 1, 1] (broadcast over the spatial axes: squeeze-and-excitation).
+  int mul(const std::string& name, int a, int b);
   // torch's F.interpolate(x, size=like.shape[-2:], mode="nearest"): src = floor(dst * in / out).
   int upsample_nearest_like(const std::string& name, int x, int like);
   int softmax(const std::string& name, int x);

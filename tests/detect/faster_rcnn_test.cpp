@@ -2,7 +2,9 @@
 // (make_detect_references.py, DIR/detector/): the transform at 800 / 1333, the RPN's
 // proposals and the box postprocessing each from torchvision's own inputs, then the whole
 // detector on two photos (given as float tensors) at min_size 512 / max_size 853; and
-// fasterrcnn_resnet50_fpn_v2 (DIR/detector_v2/) end to end on dog.jpg at 384 / 640.
+// fasterrcnn_resnet50_fpn_v2 (DIR/detector_v2/) end to end on dog.jpg at 384 / 640;
+// fasterrcnn_mobilenet_v3_large_fpn (DIR/detector_mobilenet/) end to end on dog.jpg at
+// 320 / 533 with the family's RPN score threshold 0.05.
 #include <unistd.h>
 
 #include <algorithm>
@@ -236,6 +238,44 @@ TEST_CASE("fasterrcnn_resnet50_fpn matches torchvision end to end on two photos"
 
 TEST_CASE("fasterrcnn_resnet50_fpn_v2 matches torchvision end to end on dog.jpg") {
   check_end_to_end(cases_of("faster_rcnn_v2").at(0));
+}
+
+TEST_CASE("fasterrcnn_mobilenet_v3_large_fpn matches torchvision end to end on dog.jpg") {
+  const Case c = cases_of("faster_rcnn_mobilenet").at(0);
+  CHECK(fasterrcnn_defaults("fasterrcnn_mobilenet_v3_large_fpn").rpn_score_thresh == c.params.at("rpn_score_thresh").get<float>());
+  check_end_to_end(c);
+}
+
+TEST_CASE("fasterrcnn_mobilenet_v3_large_fpn family: three levels and squeeze-excitation keys") {
+  const std::string config = std::string(OSPREY_BINARY_DIR) + "/detect_fasterrcnn_mobilenet_family_test.json";
+  std::ofstream(config) << R"({"architecture": {"family": "fasterrcnn_mobilenet_v3_large_fpn"}})";
+  Graph graph;
+  const ModelConfig cfg = read_config(config, &graph);
+  std::filesystem::remove(config);
+  CHECK(cfg.num_classes == 91);
+  std::vector<std::string> names{"0", "1", "pool"};
+  for (const char* kind : {"rpn.objectness.", "rpn.deltas."})
+    for (int l = 0; l < 3; ++l) names.push_back(cat(kind, l));
+  CHECK(graph.output_names == names);
+  std::set<std::string> keys, node_names;
+  int shared = 0;
+  for (const Node& n : graph.nodes) {
+    node_names.insert(n.name);
+    for (const auto& t : n.tensors) {
+      keys.insert(t.key);
+      shared += t.key == "rpn.head.cls_logits.weight";
+    }
+  }
+  CHECK(shared == 3);
+  CHECK(node_names.size() == graph.nodes.size());
+  for (const char* key : {"backbone.body.0.0.weight", "backbone.body.1.block.0.0.weight", "backbone.body.4.block.2.fc1.bias",
+                          "backbone.body.15.block.3.1.running_var", "backbone.body.16.1.weight",
+                          "backbone.fpn.inner_blocks.1.0.weight", "backbone.fpn.layer_blocks.0.0.bias"})
+    CHECK_MESSAGE(keys.count(key) == 1, key);
+  CHECK(keys.count("backbone.body.1.block.2.0.weight") == 0);  // no expansion in the first block
+  const FasterRcnnArch arch = fasterrcnn_defaults("fasterrcnn_mobilenet_v3_large_fpn");
+  CHECK(arch.anchors_per_location() == 15);
+  CHECK(arch.pooled_levels == 2);
 }
 
 TEST_CASE("fasterrcnn_resnet50_fpn_v2 family: BatchNorm FPN and box head keys and two shared RPN convs") {

@@ -43,6 +43,13 @@ DIR/detector_v2/ holds torchvision's fasterrcnn_resnet50_fpn_v2 (Li et al. 2021)
 dog.jpg (op "faster_rcnn_v2"): BatchNorm2d with randomised statistics in the body, the FPN
 and the box head, random RPN-head biases, weights calibrated on the photo, min_size 384 /
 max_size 640; the same arrays as the fasterrcnn_resnet50_fpn case.
+DIR/detector_mobilenet/ holds torchvision's fasterrcnn_mobilenet_v3_large_fpn end to end on
+dog.jpg (op "faster_rcnn_mobilenet"): BatchNorm2d (eps 1e-5, as torchvision builds it with
+weights=None) with randomised statistics, random conv biases (FPN, RPN head, squeeze-and-
+excitation), weights calibrated on the photo, cls_score scaled by MOBILENET_CLS_SCORE_SCALE,
+the RPN's objectness logits shifted by -MOBILENET_RPN_LOGIT_SHIFT so that rpn_score_thresh
+0.05 (the family's) drops proposals, min_size 320 / max_size 533; the same arrays as the
+fasterrcnn_resnet50_fpn case.
 Skipped when DIR/index.json is newer than this script and the tools it imports
 (--force regenerates).
 """
@@ -72,7 +79,7 @@ from export_torchvision import calibrate_weights  # noqa: E402
 from safetensors_io import save_file  # noqa: E402
 from reference_models import fasterrcnn_vgg16  # noqa: E402
 
-VERSION = 5
+VERSION = 6
 CLS_SCORE_SCALE = 0.6
 # Files whose change invalidates existing references.
 DEPENDENCIES = [os.path.abspath(__file__)] + [os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py", "reference_models.py")]
@@ -670,6 +677,59 @@ def detector_v2_cases(w):
                          detections=[len(r["boxes"]) for r in result], cls_score_scale=V2_CLS_SCORE_SCALE)
 
 
+MOBILENET_CLS_SCORE_SCALE = 0.4
+MOBILENET_RPN_LOGIT_SHIFT = 2.0
+
+
+def detector_mobilenet_cases(w):
+    """fasterrcnn_mobilenet_v3_large_fpn on dog.jpg, seeded weights; DIR/detector_mobilenet/."""
+    seed = 2028
+    min_size, max_size = 320, 533
+    torch.manual_seed(seed)
+    model = torchvision.models.detection.fasterrcnn_mobilenet_v3_large_fpn(
+        weights=None, weights_backbone=None, min_size=min_size, max_size=max_size).eval()
+    assert model.rpn.score_thresh == 0.05
+    g = torch.Generator().manual_seed(seed + 1)
+
+    def u(lo, hi, t):
+        return torch.rand(t.shape, generator=g) * (hi - lo) + lo
+
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            assert m.eps == 1e-5
+            m.weight.copy_(u(0.5, 1.5, m.weight))
+            m.bias.copy_(u(-0.2, 0.2, m.bias))
+            m.running_mean.copy_(u(-0.2, 0.2, m.running_mean))
+            m.running_var.copy_(u(0.5, 2.0, m.running_var))
+        elif isinstance(m, torch.nn.Conv2d) and m.bias is not None:  # torchvision initialises them to 0
+            m.bias.copy_(u(-0.5, 0.5, m.bias))
+    names = ["dog.jpg"]
+    images = [read_photo(p) for p in photo_paths(names)]
+    calibrate_weights(model, images)
+    for p in model.roi_heads.box_predictor.cls_score.parameters():
+        p.mul_(MOBILENET_CLS_SCORE_SCALE)
+    # Calibrated objectness keeps every sigmoid above 0.05: shift it so that the RPN's score
+    # threshold drops a part of the proposals.
+    model.rpn.head.cls_logits.bias.sub_(MOBILENET_RPN_LOGIT_SHIFT)
+    result, captured = run_captured(model, images)
+
+    sub = "detector_mobilenet"
+    os.makedirs(os.path.join(w.out_dir, sub), exist_ok=True)
+    weights = f"{sub}/fasterrcnn_mobilenet_v3_large_fpn.safetensors"
+    save_file({k: v.detach().float().contiguous() for k, v in model.state_dict().items()},
+              os.path.join(w.out_dir, weights),
+              metadata={"model": "fasterrcnn_mobilenet_v3_large_fpn", "seed": str(seed),
+                        "purpose": "detect parity reference"})
+    arrays, image_list, levels = detector_arrays(images, result, captured)
+    case = "fasterrcnn_mobilenet_v3_large_fpn"
+    w.cases[case] = dict(op="faster_rcnn_mobilenet", arrays=save_arrays(w, sub, case, arrays), weights=weights,
+                         family="fasterrcnn_mobilenet_v3_large_fpn", bn_eps=1e-5, num_classes=91, photos=names,
+                         images=len(images), levels=levels, min_size=min_size, max_size=max_size,
+                         image_sizes=[list(s) for s in image_list.image_sizes], rpn_score_thresh=0.05,
+                         detections=[len(r["boxes"]) for r in result], cls_score_scale=MOBILENET_CLS_SCORE_SCALE)
+    print(f"{case}: {len(captured['proposals'][0][0])} proposals, {len(result[0]['boxes'])} detections")
+
+
 VGG_CLS_SCORE_SCALE = 1.0
 
 
@@ -766,7 +826,8 @@ def main():
     w = Writer(args.out)
     with torch.no_grad():
         for make in (box_cases, nms_cases, soft_nms_cases, box_coder_cases, anchor_cases, roi_cases, multiscale_cases,
-                     backbone_cases, transform_cases, detector_cases, detector_v2_cases, vgg16_detector_cases):
+                     backbone_cases, transform_cases, detector_cases, detector_v2_cases, detector_mobilenet_cases,
+                     vgg16_detector_cases):
             make(w)
     w.finish()
     print(f"{len(w.cases)} cases in {args.out} ({time.time() - start:.1f} s)")

@@ -7,6 +7,12 @@
 // box head is a second graph
 // (fasterrcnn_box_head_graph) and the rest of the detector (anchors, proposals, RoI
 // pooling, postprocessing, resizing) is lib/detect's.
+// Family "fasterrcnn_mobilenet_v3_large_fpn": torchvision's (MobileNetV3-Large `features`
+// as "backbone.body.<i>" with BatchNorm2d (bn_eps default 1e-5: torchvision passes
+// norm_layer=BatchNorm2d, or FrozenBatchNorm2d with its COCO weights, both eps 1e-5, not
+// MobileNetV3's own 0.001), _mobilenet_extractor returning features 13 and 16 as '0' and '1'
+// (both stride 32), FPN of 256 channels with LastLevelMaxPool, 15 anchors per location,
+// rpn_score_thresh 0.05). Outputs "0", "1", "pool", then the RPN head's per level.
 //
 // Hyperparameters: num_classes (91), bn_eps (0: the FrozenBatchNorm2d eps torchvision sets
 // when it loads its COCO weights, overwrite_eps(model, 0.0)).
@@ -15,6 +21,7 @@
 // has its own nodes ("rpn.head.conv.0.0/<l>", ...) declaring the same weight keys.
 #include "model/families/fasterrcnn.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/error.hpp"
@@ -86,6 +93,14 @@ FasterRcnnArch fasterrcnn_defaults(const std::string& family) {
     fr.box_head_convs = 4;
     return fr;
   }
+  if (family == "fasterrcnn_mobilenet_v3_large_fpn") {
+    fr.feature_levels = 3;
+    fr.pooled_levels = 2;
+    fr.anchor_sizes = std::vector<std::vector<float>>(3, {32, 64, 128, 256, 512});
+    fr.aspect_ratios = std::vector<std::vector<float>>(3, {0.5f, 1.0f, 2.0f});
+    fr.rpn_score_thresh = 0.05f;
+    return fr;
+  }
   if (family != "fasterrcnn_vgg16") throw std::invalid_argument(cat("'", family, "' is not a Faster R-CNN family"));
   fr.num_classes = 21;  // PASCAL VOC with background
   fr.out_channels = 512;
@@ -113,6 +128,9 @@ FasterRcnnArch read_fasterrcnn_arch(ObjectReader& arch, const std::string& famil
   fr.min_size = arch.integer("min_size", fr.min_size);
   fr.max_size = arch.integer("max_size", fr.max_size);
   if (fr.min_size <= 0 || fr.max_size <= 0) arch.fail("min_size", "min_size and max_size must be positive");
+  const double thresh = arch.number("rpn_score_thresh", fr.rpn_score_thresh);
+  if (!(thresh >= 0 && thresh <= 1)) arch.fail("rpn_score_thresh", "must be in [0, 1]");
+  fr.rpn_score_thresh = static_cast<float>(thresh);
   return fr;
 }
 
@@ -124,7 +142,7 @@ FasterRcnnArch fasterrcnn_arch_of_config(const std::string& config_path) {
   try {
     return read_fasterrcnn_arch(arch, family);
   } catch (const std::invalid_argument&) {
-    arch.fail("family", cat("'", family, "' is not a Faster R-CNN family (fasterrcnn_resnet50_fpn, fasterrcnn_resnet50_fpn_v2, fasterrcnn_vgg16)"));
+    arch.fail("family", cat("'", family, "' is not a Faster R-CNN family (fasterrcnn_resnet50_fpn, fasterrcnn_resnet50_fpn_v2, fasterrcnn_mobilenet_v3_large_fpn, fasterrcnn_vgg16)"));
   }
 }
 
@@ -168,6 +186,94 @@ FamilyModel build_fasterrcnn_resnet50_fpn(ObjectReader& arch) {
 
 FamilyModel build_fasterrcnn_resnet50_fpn_v2(ObjectReader& arch) {
   return build_resnet50_fpn_detector(arch, "fasterrcnn_resnet50_fpn_v2", 1e-5);
+}
+
+namespace {
+
+// torchvision's _make_divisible(v, 8).
+int make_divisible(double v, int divisor = 8) {
+  int n = std::max(divisor, static_cast<int>(v + divisor / 2.0) / divisor * divisor);
+  if (n < 0.9 * v) n += divisor;
+  return n;
+}
+
+// MobileNetV3-Large `features` (torchvision.models.mobilenetv3, Howard et al. 2019) with
+// names "<prefix><i>...": Conv2dNormActivation stem (3x3 s2, hardswish), 15
+// InvertedResidual blocks ("<i>.block.<j>": expand 1x1, depthwise, SqueezeExcitation with
+// ReLU and hardsigmoid, linear 1x1 projection; residual when stride 1 and in == out) and the
+// last 1x1 conv to 960 (hardswish). Returns the outputs of features[13] and features[16].
+std::array<int, 2> mobilenet_v3_large_body(GraphBuilder& b, int x, const std::string& prefix, float eps) {
+  struct Block {
+    int kernel, expanded, out;
+    bool se, hs;
+    int stride;
+  };
+  static const Block blocks[] = {
+      {3, 16, 16, false, false, 1},   {3, 64, 24, false, false, 2},  {3, 72, 24, false, false, 1},
+      {5, 72, 40, true, false, 2},    {5, 120, 40, true, false, 1},  {5, 120, 40, true, false, 1},
+      {3, 240, 80, false, true, 2},   {3, 200, 80, false, true, 1},  {3, 184, 80, false, true, 1},
+      {3, 184, 80, false, true, 1},   {3, 480, 112, true, true, 1},  {3, 672, 112, true, true, 1},
+      {5, 672, 160, true, true, 2},   {5, 960, 160, true, true, 1},  {5, 960, 160, true, true, 1},
+  };
+  const Activation hardswish{ActKind::HardSwish};
+  const Activation relu{ActKind::Relu};
+  // Conv2dNormActivation: conv without bias ("<name>.0"), BatchNorm2d (".1"), activation (".2").
+  auto cna = [&](const std::string& name, int in, int out, int k, int stride, int groups, const Activation* act) {
+    int y = b.conv(name + ".0", in, {out, {k, k}, {stride, stride}, {(k - 1) / 2, (k - 1) / 2}, groups, {1, 1}, false});
+    y = b.batch_norm(name + ".1", y, eps);
+    return act ? b.activation(name + ".2", y, *act) : y;
+  };
+  x = cna(prefix + "0", x, 16, 3, 2, 1, &hardswish);
+  std::array<int, 2> returned{};
+  int i = 1;
+  for (const Block& blk : blocks) {
+    const std::string name = cat(prefix, i, ".block.");
+    const int in_channels = b.channels(x);
+    const Activation* act = blk.hs ? &hardswish : &relu;
+    int y = x, j = 0;
+    if (blk.expanded != in_channels) y = cna(cat(name, j++), y, blk.expanded, 1, 1, 1, act);
+    y = cna(cat(name, j++), y, blk.expanded, blk.kernel, blk.stride, blk.expanded, act);
+    if (blk.se) {
+      // SqueezeExcitation(scale_activation=Hardsigmoid): avgpool, fc1, ReLU, fc2, hardsigmoid, scale * input.
+      const std::string se = cat(name, j++);
+      const int squeeze = make_divisible(blk.expanded / 4);
+      int s = b.adaptive_avg_pool(se + ".avgpool", y, {1, 1});
+      s = b.relu(se + ".activation", b.conv(se + ".fc1", s, {squeeze, {1, 1}, {1, 1}, {0, 0}, 1, {1, 1}, true}));
+      s = b.conv(se + ".fc2", s, {blk.expanded, {1, 1}, {1, 1}, {0, 0}, 1, {1, 1}, true});
+      s = b.activation(se + ".scale_activation", s, {ActKind::HardSigmoid, 1.0f / 6, 0.5f});
+      y = b.mul(se + ".scale", y, s);
+    }
+    y = cna(cat(name, j), y, blk.out, 1, 1, 1, nullptr);
+    x = blk.stride == 1 && in_channels == blk.out ? b.add(cat(prefix, i, ".residual"), y, x) : y;
+    if (i == 13) returned[0] = x;
+    ++i;
+  }
+  returned[1] = cna(cat(prefix, i), x, 960, 1, 1, 1, &hardswish);
+  return returned;
+}
+
+}  // namespace
+
+FamilyModel build_fasterrcnn_mobilenet_v3_large_fpn(ObjectReader& arch) {
+  const FasterRcnnArch fr = read_fasterrcnn_arch(arch, "fasterrcnn_mobilenet_v3_large_fpn");
+  const double eps = arch.number("bn_eps", 1e-5);
+  if (!(eps >= 0)) arch.fail("bn_eps", "must not be negative");
+  GraphBuilder b(3);
+  const std::array<int, 2> c = mobilenet_v3_large_body(b, b.input(), "backbone.body.", static_cast<float>(eps));
+  const std::vector<int> levels = feature_pyramid(b, {c[0], c[1]}, fr.out_channels, "backbone.fpn.", false);
+  static const char* const names[] = {"0", "1", "pool"};
+  for (int l = 0; l < 3; ++l) b.output(levels[static_cast<size_t>(l)], names[l]);
+  std::vector<std::array<int, 2>> heads;
+  std::vector<std::vector<int>> shared(3);
+  for (int l = 0; l < 3; ++l)
+    heads.push_back(rpn_head(b, levels[static_cast<size_t>(l)], fr.out_channels, fr.anchors_per_location(), l,
+                             fr.rpn_conv_depth, shared[static_cast<size_t>(l)]));
+  for (int l = 0; l < 3; ++l) b.output(heads[static_cast<size_t>(l)][0], cat("rpn.objectness.", l));
+  for (int l = 0; l < 3; ++l) b.output(heads[static_cast<size_t>(l)][1], cat("rpn.deltas.", l));
+  b.ignore_keys("roi_heads.");  // the box head graph's
+  Graph graph = b.finish();
+  suffix_shared_nodes(graph, shared);
+  return {std::move(graph), detector_input(fr), fr.num_classes};
 }
 
 FamilyModel build_fasterrcnn_vgg16(ObjectReader& arch) {

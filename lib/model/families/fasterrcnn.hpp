@@ -1,6 +1,6 @@
 // Faster R-CNN detectors as two layer graphs with the detector's state_dict names: the image
-// graph (backbone + RPN head, families "fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2"
-// and "fasterrcnn_vgg16") and
+// graph (backbone + RPN head, families "fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2",
+// "fasterrcnn_mobilenet_v3_large_fpn" and "fasterrcnn_vgg16") and
 // the box head graph run on pooled RoI features. Together they bind the whole state_dict
 // strictly: each graph declares its own keys and ignores the other's prefixes.
 #pragma once
@@ -16,7 +16,8 @@ class ObjectReader;
 
 // Names of fasterrcnn_resnet50_fpn's image graph outputs: the FPN levels ("0".."3", "pool"),
 // then per level l "rpn.objectness.<l>" [N, A, H, W] and "rpn.deltas.<l>" [N, 4A, H, W]
-// (RPNHead.forward). fasterrcnn_vgg16 has one level: "0", "rpn.objectness.0", "rpn.deltas.0".
+// (RPNHead.forward). fasterrcnn_vgg16 has one level: "0", "rpn.objectness.0", "rpn.deltas.0";
+// fasterrcnn_mobilenet_v3_large_fpn three: "0", "1", "pool" (all at strides 32, 32, 64).
 inline constexpr int kFpnLevels = 5;
 
 // What lib/detect needs to know of a Faster R-CNN family besides its graphs.
@@ -44,6 +45,9 @@ struct FasterRcnnArch {
   Pooler pooler = Pooler::MultiScaleRoiAlign;
   float spatial_scale = 1.0f / 16; // RoiPool only
   int min_size = 800, max_size = 1333;  // GeneralizedRCNNTransform
+  // RegionProposalNetwork(score_thresh): proposals with sigmoid(objectness) below it are
+  // dropped (fasterrcnn_mobilenet_v3_large_fpn: 0.05).
+  float rpn_score_thresh = 0.0f;
 
   int anchors_per_location() const {
     return static_cast<int>(anchor_sizes.at(0).size() * aspect_ratios.at(0).size());
@@ -53,12 +57,16 @@ struct FasterRcnnArch {
 // The defaults of a family ("fasterrcnn_resnet50_fpn": the FPN detector above;
 // "fasterrcnn_resnet50_fpn_v2": the same with rpn_conv_depth 2, fpn_norm, box_head_convs 4;
 // "fasterrcnn_vgg16": 512-channel C5 at stride 16, anchors sizes 128, 256, 512 x ratios
-// 0.5, 1, 2, RoI pooling 7x7 at 1/16, fc6 / fc7 of 4096, 21 classes, 600 / 1000); throws
+// 0.5, 1, 2, RoI pooling 7x7 at 1/16, fc6 / fc7 of 4096, 21 classes, 600 / 1000;
+// "fasterrcnn_mobilenet_v3_large_fpn": three levels ('0', '1', 'pool') of 15 anchors (sizes
+// 32..512 x ratios 0.5, 1, 2 on every level), RoIAlign over '0' and '1', rpn_score_thresh
+// 0.05); throws
 // std::invalid_argument for other families.
 FasterRcnnArch fasterrcnn_defaults(const std::string& family);
 
 // The defaults overridden by the architecture object's detector keys: num_classes,
-// anchor_sizes and aspect_ratios (lists of lists, one per level), min_size, max_size.
+// anchor_sizes and aspect_ratios (lists of lists, one per level), min_size, max_size,
+// rpn_score_thresh.
 FasterRcnnArch read_fasterrcnn_arch(ObjectReader& arch, const std::string& family);
 
 // The detector settings of a config file whose family is a Faster R-CNN one.

@@ -16,6 +16,7 @@ FamilyModel build_resnet_fpn(ObjectReader&);
 FamilyModel build_fasterrcnn_resnet50_fpn(ObjectReader&);
 FamilyModel build_fasterrcnn_resnet50_fpn_v2(ObjectReader&);
 FamilyModel build_fasterrcnn_vgg16(ObjectReader&);
+FamilyModel build_fasterrcnn_mobilenet_v3_large_fpn(ObjectReader&);
 
 static const std::map<std::string, FamilyBuilder>& families() {
   static const std::map<std::string, FamilyBuilder> table{
@@ -24,6 +25,7 @@ static const std::map<std::string, FamilyBuilder>& families() {
       {"inception_v4", build_inception_v4}, {"resnet", build_resnet},
       {"resnet_fpn", build_resnet_fpn},        {"fasterrcnn_resnet50_fpn", build_fasterrcnn_resnet50_fpn},
       {"fasterrcnn_resnet50_fpn_v2", build_fasterrcnn_resnet50_fpn_v2}, {"fasterrcnn_vgg16", build_fasterrcnn_vgg16},
+      {"fasterrcnn_mobilenet_v3_large_fpn", build_fasterrcnn_mobilenet_v3_large_fpn},
   };
   return table;
 }

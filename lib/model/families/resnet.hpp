@@ -5,6 +5,7 @@
 
 #include <array>
 #include <string>
+#include <vector>
 
 #include "model/families/family.hpp"
 
@@ -33,6 +34,13 @@ std::array<int, 4> resnet_body(GraphBuilder& b, int x, const ResNetArch& arch, c
 // `fpn_norm`: FeaturePyramidNetwork(norm_layer=BatchNorm2d) as fasterrcnn_resnet50_fpn_v2
 // builds it: the inner / layer blocks are Conv2dNormActivation with a conv without bias
 // ("<block>.<i>.0") and a BatchNorm2d ("<block>.<i>.1", eps 1e-5).
+// torchvision's FeaturePyramidNetwork over `inputs` (strides increasing) with
+// LastLevelMaxPool, names "<fpn_prefix>inner_blocks.<i>.0", "<fpn_prefix>layer_blocks.<i>.0"
+// (and ".1" BatchNorm2d with `fpn_norm`, the convs then without bias). Returns one level per
+// input, then 'pool'.
+std::vector<int> feature_pyramid(GraphBuilder& b, const std::vector<int>& inputs, int out_channels,
+                                 const std::string& fpn_prefix, bool fpn_norm = false);
+
 std::array<int, 5> resnet_fpn_backbone(GraphBuilder& b, int x, const ResNetArch& arch, int out_channels,
                                        const std::string& prefix = "backbone.", bool fpn_norm = false);
 

@@ -15,10 +15,8 @@
 
 namespace osprey {
 
-std::array<int, 5> resnet_fpn_backbone(GraphBuilder& b, int x, const ResNetArch& arch, int out_channels,
-                                       const std::string& prefix, bool fpn_norm) {
-  const std::array<int, 4> c = resnet_body(b, x, arch, prefix + "body.");
-  const std::string fpn = prefix + "fpn.";
+std::vector<int> feature_pyramid(GraphBuilder& b, const std::vector<int>& c, int out_channels, const std::string& fpn,
+                                 bool fpn_norm) {
   // Conv2dNormActivation(activation_layer=None): a biased conv, or conv without bias + BN.
   auto block = [&](const std::string& name, int in, int k) {
     const int y = b.conv(name + ".0", in, {out_channels, {k, k}, {1, 1}, {k / 2, k / 2}, 1, {1, 1}, !fpn_norm});
@@ -27,10 +25,11 @@ std::array<int, 5> resnet_fpn_backbone(GraphBuilder& b, int x, const ResNetArch&
   auto inner = [&](int i, int in) { return block(cat(fpn, "inner_blocks.", i), in, 1); };
   auto layer = [&](int i, int in) { return block(cat(fpn, "layer_blocks.", i), in, 3); };
   // FeaturePyramidNetwork.forward: the top level, then top-down with lateral connections.
-  std::array<int, 5> results{};
-  int last_inner = inner(3, c[3]);
-  results[3] = layer(3, last_inner);
-  for (int i = 2; i >= 0; --i) {
+  const int top = static_cast<int>(c.size()) - 1;
+  std::vector<int> results(c.size() + 1);
+  int last_inner = inner(top, c[top]);
+  results[top] = layer(top, last_inner);
+  for (int i = top - 1; i >= 0; --i) {
     const int lateral = inner(i, c[i]);
     // F.interpolate(last_inner, size=lateral.shape[-2:], mode="nearest"); the lateral 1x1
     // conv keeps its input's size, so the size is read from c[i]: then the lateral conv has
@@ -40,8 +39,15 @@ std::array<int, 5> resnet_fpn_backbone(GraphBuilder& b, int x, const ResNetArch&
     results[i] = layer(i, last_inner);
   }
   // LastLevelMaxPool: F.max_pool2d(results[-1], kernel 1, stride 2, padding 0).
-  results[4] = b.max_pool(fpn + "extra_blocks", results[3], {1, 1}, {2, 2});
+  results[top + 1] = b.max_pool(fpn + "extra_blocks", results[top], {1, 1}, {2, 2});
   return results;
+}
+
+std::array<int, 5> resnet_fpn_backbone(GraphBuilder& b, int x, const ResNetArch& arch, int out_channels,
+                                       const std::string& prefix, bool fpn_norm) {
+  const std::array<int, 4> c = resnet_body(b, x, arch, prefix + "body.");
+  const std::vector<int> r = feature_pyramid(b, {c.begin(), c.end()}, out_channels, prefix + "fpn.", fpn_norm);
+  return {r[0], r[1], r[2], r[3], r[4]};
 }
 
 FamilyModel build_resnet_fpn(ObjectReader& arch) {
