@@ -137,49 +137,75 @@ int run_detection(const CommonOptions& o, const DetectOptions& d) {
   const InputList inputs = discover_reporting(kTool, o, out, failures);
   const int total = static_cast<int>(inputs.paths.size());
   Progress progress(total, o.progress && stderr_is_terminal() && total > 1);
-  for (int i = 0; i < total; ++i) {
-    const std::string& path = inputs.paths[i];
-    try {
-      const auto t0 = Clock::now();
-      const cv::Mat image = load_image(path, ChannelOrder::BGR);
-      const int64_t coco_id = coco ? coco->image_id(path) : 0;
-      const Tensor rgb = to_rgb_tensor(image);
-      const double pre_ms = ms_since(t0);
-      const auto t1 = Clock::now();
-      const detect::Detections found =
-          d.proposals.empty()
-              ? detector->detect(std::span<const Tensor>(&rgb, 1)).at(0)
-              : detector->detect(std::span<const Tensor>(&rgb, 1), std::span<const std::vector<detect::Box>>(&proposals_for(given, path), 1)).at(0);
-      const double infer_ms = ms_since(t1);
-      const auto t2 = Clock::now();
-      std::vector<Detection> detections;
-      for (size_t k = 0; k < found.scores.size(); ++k) {
-        const int id = static_cast<int>(found.labels[k]);
-        if (!keep.empty() && !keep.count(id)) continue;
-        const auto& b = found.boxes[k];
-        detections.push_back({b.x1, b.y1, b.x2, b.y2, id, found.scores[k], label(id)});
+  struct Loaded {
+    std::string path;
+    cv::Mat image;
+    int64_t coco_id = 0;
+    double pre_ms = 0;
+  };
+  for (int start = 0; start < total; start += o.batch) {
+    const int end = std::min(total, start + o.batch);
+    // Results are written in input order: an unreadable image keeps its place.
+    std::vector<nlohmann::ordered_json> lines(static_cast<size_t>(end - start));
+    std::vector<int> line_of;  // batch slot -> line
+    std::vector<Loaded> loaded;
+    std::vector<Tensor> images;
+    std::vector<std::vector<detect::Box>> proposals;
+    for (int i = start; i < end; ++i) {
+      const std::string& path = inputs.paths[i];
+      try {
+        const auto t0 = Clock::now();
+        Loaded l{path, load_image(path, ChannelOrder::BGR), coco ? coco->image_id(path) : 0, 0};
+        if (!d.proposals.empty()) proposals.push_back(proposals_for(given, path));
+        images.push_back(to_rgb_tensor(l.image));
+        l.pre_ms = ms_since(t0);
+        loaded.push_back(std::move(l));
+        line_of.push_back(i - start);
+      } catch (const InputError& e) {
+        lines[i - start] = report_input_error(kTool, path, e.what());
+        ++failures;
       }
-      const std::string stem = fs::path(path).stem().string();
-      if (!d.draw_dir.empty()) {
-        const std::string file = (fs::path(d.draw_dir) / (stem + ".jpg")).string();
-        std::vector<uchar> jpeg;
-        cv::imencode(".jpg", draw_detections(image, detections), jpeg);
-        write_file(file, std::string(jpeg.begin(), jpeg.end()));
-      }
-      if (!d.txt_dir.empty()) write_file((fs::path(d.txt_dir) / (stem + ".txt")).string(), yolo_lines(detections, image.cols, image.rows));
-      if (coco) coco->add(coco_id, detections);
-      out.write({{"image", path},
-                 {"width", image.cols},
-                 {"height", image.rows},
-                 {"task", "detect"},
-                 {"model", cfg.name},
-                 {"detections", detections_json(detections)},
-                 {"ms", {{"pre", round_ms(pre_ms)}, {"infer", round_ms(infer_ms)}, {"post", round_ms(ms_since(t2))}}}});
-    } catch (const InputError& e) {
-      out.write(report_input_error(kTool, path, e.what()));
-      ++failures;
     }
-    progress.update(i + 1);
+    if (!loaded.empty()) {
+      const auto t1 = Clock::now();
+      const std::vector<detect::Detections> found =
+          d.proposals.empty() ? detector->detect(images) : detector->detect(images, proposals);
+      const double infer_ms = ms_since(t1) / static_cast<double>(loaded.size());
+      for (size_t n = 0; n < loaded.size(); ++n) {
+        const Loaded& l = loaded[n];
+        const auto t2 = Clock::now();
+        std::vector<Detection> detections;
+        for (size_t k = 0; k < found[n].scores.size(); ++k) {
+          const int id = static_cast<int>(found[n].labels[k]);
+          if (!keep.empty() && !keep.count(id)) continue;
+          const auto& b = found[n].boxes[k];
+          detections.push_back({b.x1, b.y1, b.x2, b.y2, id, found[n].scores[k], label(id)});
+        }
+        try {
+          const std::string stem = fs::path(l.path).stem().string();
+          if (!d.draw_dir.empty()) {
+            std::vector<uchar> jpeg;
+            cv::imencode(".jpg", draw_detections(l.image, detections), jpeg);
+            write_file((fs::path(d.draw_dir) / (stem + ".jpg")).string(), std::string(jpeg.begin(), jpeg.end()));
+          }
+          if (!d.txt_dir.empty())
+            write_file((fs::path(d.txt_dir) / (stem + ".txt")).string(), yolo_lines(detections, l.image.cols, l.image.rows));
+          if (coco) coco->add(l.coco_id, detections);
+          lines[line_of[n]] = {{"image", l.path},
+                               {"width", l.image.cols},
+                               {"height", l.image.rows},
+                               {"task", "detect"},
+                               {"model", cfg.name},
+                               {"detections", detections_json(detections)},
+                               {"ms", {{"pre", round_ms(l.pre_ms)}, {"infer", round_ms(infer_ms)}, {"post", round_ms(ms_since(t2))}}}};
+        } catch (const InputError& e) {
+          lines[line_of[n]] = report_input_error(kTool, l.path, e.what());
+          ++failures;
+        }
+      }
+    }
+    for (const auto& line : lines) out.write(line);
+    progress.update(end);
   }
   progress.finish();
   if (coco) write_file(d.coco_out, coco->results().dump() + "\n");

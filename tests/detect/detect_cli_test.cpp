@@ -163,3 +163,19 @@ TEST_CASE("agnostic and soft NMS change what survives as they should") {
     for (size_t j = i + 1; j < agnostic.size(); ++j) CHECK(iou(agnostic[i]["box"], agnostic[j]["box"]) <= 0.5 + 1e-4);
   CHECK(detect(dog + " --nms soft --agnostic-nms").code == 2);
 }
+
+TEST_CASE("batches keep input order and an unreadable image keeps its place") {
+  const fs::path dir = scratch("batch");
+  const Result r = detect("--batch 3 '" + kPhotos + "/dog.jpg' '" + (dir / "missing.jpg").string() + "' '" + kPhotos +
+                          "/person.jpg' '" + kPhotos + "/horses.jpg' --max-det 5");
+  CHECK(r.code == 1);
+  const auto out = lines(r.out);
+  REQUIRE(out.size() == 4);
+  CHECK(out[0]["image"].get<std::string>().find("dog.jpg") != std::string::npos);
+  CHECK(out[1].contains("error"));
+  CHECK(out[2]["image"].get<std::string>().find("person.jpg") != std::string::npos);
+  CHECK(out[3]["image"].get<std::string>().find("horses.jpg") != std::string::npos);
+  for (int i : {0, 2, 3}) CHECK(out[i]["detections"].size() <= 5);
+  // (A batch pads its images to a common size, which changes features near their borders,
+  // as in torchvision; the batched parity test compares a batch of two with torchvision.)
+}
