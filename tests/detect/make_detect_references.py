@@ -751,23 +751,7 @@ def vgg16_detector_cases(w):
     for p in model.roi_heads.box_predictor.cls_score.parameters():
         p.mul_(VGG_CLS_SCORE_SCALE)
 
-    captured = {}
-    handles = [model.transform.register_forward_hook(lambda m, i, o: captured.update(transform=o)),
-               model.rpn.head.register_forward_hook(lambda m, i, o: captured.update(rpn_head=o)),
-               model.roi_heads.box_predictor.register_forward_hook(lambda m, i, o: captured.update(box_predictor=o))]
-    filter_proposals = model.rpn.filter_proposals
-
-    def capture_proposals(*args):
-        captured["proposals"] = filter_proposals(*args)
-        return captured["proposals"]
-
-    model.rpn.filter_proposals = capture_proposals
-    try:
-        result = model(images)
-    finally:
-        for h in handles:
-            h.remove()
-        del model.rpn.filter_proposals
+    result, captured = run_captured(model, images)
 
     sub = "vgg16"
     os.makedirs(os.path.join(w.out_dir, sub), exist_ok=True)
