@@ -8,11 +8,12 @@
 #include <fstream>
 #include <opencv2/imgcodecs.hpp>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "app_common.hpp"
 #include "core/error.hpp"
-#include "detect/faster_rcnn.hpp"
+#include "detect/detector.hpp"
 #include "engine/executor.hpp"
 #include "io/detection_output.hpp"
 #include "io/image.hpp"
@@ -31,9 +32,10 @@ using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 struct DetectOptions {
-  float conf = 0.05f;
-  float iou = 0.5f;
-  int max_det = 100;
+  // Unset: the model's defaults (torchvision's for R-CNN and SSD, Ultralytics' for YOLO).
+  std::optional<float> conf;
+  std::optional<double> iou;
+  std::optional<int64_t> max_det;
   std::vector<std::string> classes;
   std::string draw_dir, coco_out, coco_gt, txt_dir;
   bool agnostic = false;
@@ -112,20 +114,22 @@ void write_file(const std::string& path, const std::string& text) {
 int run_detection(const CommonOptions& o, const DetectOptions& d) {
   set_num_threads(o.threads);
   cv::setNumThreads(1);
-  detect::FasterRcnnParams params;
-  params.box.score_thresh = d.conf;
-  params.box.nms_thresh = d.iou;
-  params.box.detections_per_img = d.max_det;
-  if (d.agnostic) params.box.suppression = detect::BoxHeadParams::Suppression::Agnostic;
+  detect::DetectorOptions params;
+  params.score_thresh = d.conf;
+  params.iou_thresh = d.iou;
+  params.max_detections = d.max_det;
+  if (d.agnostic) params.suppression = detect::Suppression::Agnostic;
   if (d.nms == "soft") {
     if (d.agnostic) throw ModelError("--agnostic-nms and --nms soft cannot be combined");
-    params.box.suppression = detect::BoxHeadParams::Suppression::Soft;
-    params.box.soft.method = detect::SoftNmsMethod::Gaussian;
-    params.box.soft.sigma = d.soft_sigma;
+    params.suppression = detect::Suppression::Soft;
+    params.soft.method = detect::SoftNmsMethod::Gaussian;
+    params.soft.sigma = d.soft_sigma;
   }
   const ProposalMap given = d.proposals.empty() ? ProposalMap{} : read_proposals(d.proposals);
-  auto detector = detect::FasterRcnn::load(o.model, o.weights, params);
-  const ModelConfig& cfg = detector->model().config();
+  auto detector = detect::load_detector(o.model, o.weights, params);
+  if (!d.proposals.empty() && !detector->accepts_proposals())
+    throw ModelError(cat("--proposals: ", o.model, " is a single-stage detector; only two-stage detectors (Faster R-CNN) take proposals"));
+  const ModelConfig& cfg = detector->config();
   const std::set<int> keep = class_filter(d.classes, cfg.labels);
   auto label = [&](int id) { return id >= 0 && id < static_cast<int>(cfg.labels.size()) ? cfg.labels[id] : std::to_string(id); };
 
@@ -220,9 +224,9 @@ int main(int argc, char** argv) {
   CommonOptions options;
   DetectOptions d;
   add_common_flags(app, options);
-  app.add_option("--conf", d.conf, "Score threshold")->capture_default_str();
-  app.add_option("--iou", d.iou, "IoU threshold of the per-class NMS")->capture_default_str();
-  app.add_option("--max-det", d.max_det, "Detections per image at most")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--conf", d.conf, "Score threshold (default: the model's, e.g. 0.05 for Faster R-CNN, 0.25 for YOLO)");
+  app.add_option("--iou", d.iou, "IoU threshold of the NMS (default: the model's, e.g. 0.5 for Faster R-CNN)");
+  app.add_option("--max-det", d.max_det, "Detections per image at most (default: the model's, e.g. 100)")->check(CLI::PositiveNumber);
   app.add_flag("--agnostic-nms", d.agnostic, "Suppress overlaps across classes, not only within a class");
   app.add_option("--nms", d.nms, "hard (drop overlaps) or soft (Gaussian soft-NMS: decay their scores)")
       ->check(CLI::IsMember({"hard", "soft"}))->capture_default_str();

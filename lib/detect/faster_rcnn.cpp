@@ -105,4 +105,24 @@ std::vector<Detections> FasterRcnn::run(std::span<const Tensor> images, const st
   return detections;
 }
 
+const ModelConfig& FasterRcnn::config() const { return model_->config(); }
+
+// The detector registry's entry (detect/detector.cpp): the user's thresholds replace the box
+// head's.
+std::unique_ptr<Detector> load_faster_rcnn_detector(const std::string& config, const std::string& weights,
+                                                     const DetectorOptions& options) {
+  FasterRcnnParams params;
+  SelectionParams select;
+  select.score_thresh = params.box.score_thresh;
+  select.iou_thresh = params.box.nms_thresh;
+  select.max_detections = params.box.detections_per_img;
+  select = options.apply(select);
+  params.box.score_thresh = select.score_thresh;
+  params.box.nms_thresh = select.iou_thresh;
+  params.box.detections_per_img = select.max_detections;
+  params.box.suppression = select.suppression;
+  params.box.soft = select.soft;
+  return FasterRcnn::load(config, weights, params);
+}
+
 }  // namespace osprey::detect

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "detect/anchors.hpp"
+#include "detect/detector.hpp"
 #include "detect/roi_heads.hpp"
 #include "detect/rpn.hpp"
 #include "detect/transform.hpp"
@@ -38,7 +39,7 @@ struct FasterRcnnParams {
   BoxHeadParams box;
 };
 
-class FasterRcnn {
+class FasterRcnn : public Detector {
  public:
   // `config`: a model config whose architecture family is fasterrcnn_resnet50_fpn,
   // fasterrcnn_resnet50_fpn_v2, fasterrcnn_mobilenet_v3_large_fpn or fasterrcnn_vgg16;
@@ -54,15 +55,20 @@ class FasterRcnn {
   };
 
   // `images`: float32 [3, H, W], RGB in [0, 1]. Boxes are in each image's own pixels.
-  std::vector<Detections> detect(std::span<const Tensor> images, Trace* trace = nullptr);
+  std::vector<Detections> detect(std::span<const Tensor> images) override { return detect(images, nullptr); }
+  std::vector<Detections> detect(std::span<const Tensor> images, Trace* trace);
   // Fast R-CNN: the RoI heads on `proposals` (one list per image, boxes in that image's own
   // pixels; resized with the image as torchvision resizes target boxes) instead of the
   // RPN's. trace->proposals holds them after resizing (scores empty).
-  std::vector<Detections> detect(std::span<const Tensor> images, std::span<const std::vector<Box>> proposals,
-                                 Trace* trace = nullptr);
+  bool accepts_proposals() const override { return true; }
+  std::vector<Detections> detect(std::span<const Tensor> images, std::span<const std::vector<Box>> proposals) override {
+    return detect(images, proposals, nullptr);
+  }
+  std::vector<Detections> detect(std::span<const Tensor> images, std::span<const std::vector<Box>> proposals, Trace* trace);
 
   const FasterRcnnParams& params() const { return params_; }
   const Model& model() const { return *model_; }
+  const ModelConfig& config() const override;
   const FasterRcnnArch& arch() const { return arch_; }
 
  private:

@@ -18,30 +18,6 @@ Tensor rows(const Tensor& t, int64_t first, int64_t count) {
   return Tensor({count, width}, std::vector<float>(t.data.begin() + first * width, t.data.begin() + (first + count) * width));
 }
 
-// Soft-NMS within each class; returns indices by decreasing decayed score and leaves the
-// decayed scores in `scores`.
-std::vector<int64_t> soft_nms_per_class(std::span<const Box> boxes, std::vector<float>& scores, std::span<const int64_t> labels,
-                                        const BoxHeadParams& params) {
-  std::map<int64_t, std::vector<int64_t>> by_class;
-  for (size_t i = 0; i < labels.size(); ++i) by_class[labels[i]].push_back(static_cast<int64_t>(i));
-  std::vector<std::pair<float, int64_t>> kept;
-  for (const auto& [label, members] : by_class) {
-    std::vector<Box> b;
-    std::vector<float> s;
-    for (int64_t i : members) b.push_back(boxes[i]), s.push_back(scores[i]);
-    const SoftNmsResult r = soft_nms(b, s, params.soft);
-    for (size_t k = 0; k < r.keep.size(); ++k)
-      if (r.scores[k] > params.score_thresh) kept.emplace_back(r.scores[k], members[r.keep[k]]);
-  }
-  std::stable_sort(kept.begin(), kept.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
-  std::vector<int64_t> order;
-  for (const auto& [score, i] : kept) {
-    scores[i] = score;
-    order.push_back(i);
-  }
-  return order;
-}
-
 }  // namespace
 
 Detections postprocess_detections(const Tensor& class_logits, const Tensor& box_regression, std::span<const Box> proposals,
@@ -84,7 +60,6 @@ Detections postprocess_detections(const Tensor& class_logits, const Tensor& box_
       cand_scores.push_back(s);
       labels.push_back(j);
     }
-  Detections out;
   std::vector<Box> b2;
   std::vector<float> s2;
   std::vector<int64_t> l2;
@@ -93,19 +68,13 @@ Detections postprocess_detections(const Tensor& class_logits, const Tensor& box_
     s2.push_back(cand_scores[i]);
     l2.push_back(labels[i]);
   }
-  std::vector<int64_t> keep;
-  switch (params.suppression) {
-    case BoxHeadParams::Suppression::PerClass: keep = batched_nms(b2, s2, l2, params.nms_thresh); break;
-    case BoxHeadParams::Suppression::Agnostic: keep = nms(b2, s2, params.nms_thresh); break;
-    case BoxHeadParams::Suppression::Soft: keep = soft_nms_per_class(b2, s2, l2, params); break;
-  }
-  if (static_cast<int64_t>(keep.size()) > params.detections_per_img) keep.resize(static_cast<size_t>(params.detections_per_img));
-  for (int64_t i : keep) {
-    out.boxes.push_back(b2[i]);
-    out.scores.push_back(s2[i]);
-    out.labels.push_back(l2[i]);
-  }
-  return out;
+  SelectionParams select;
+  select.score_thresh = params.score_thresh;
+  select.iou_thresh = params.nms_thresh;
+  select.max_detections = params.detections_per_img;
+  select.suppression = params.suppression;
+  select.soft = params.soft;
+  return select_detections(b2, s2, l2, select);
 }
 
 RoiHeads::RoiHeads(std::shared_ptr<const Graph> box_head, const BoxHeadParams& params, int64_t chunk,

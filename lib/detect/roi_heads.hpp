@@ -13,6 +13,7 @@
 
 #include "core/tensor.hpp"
 #include "detect/boxes.hpp"
+#include "detect/detections.hpp"
 #include "detect/roi_ops.hpp"
 
 namespace osprey {
@@ -28,17 +29,9 @@ struct BoxHeadParams {
   int64_t detections_per_img = 100;
   std::array<float, 4> weights{10.0f, 10.0f, 5.0f, 5.0f};  // BoxCoder of the box head
   float min_size = 1e-2f;                                  // remove_small_boxes
-  // How overlapping detections are suppressed: per class (torchvision), across classes,
-  // or per class with soft-NMS (Bodla et al. 2017: scores decay instead of dropping to 0;
-  // decayed scores must stay above score_thresh).
-  enum class Suppression { PerClass, Agnostic, Soft } suppression = Suppression::PerClass;
+  using Suppression = detect::Suppression;
+  Suppression suppression = Suppression::PerClass;  // see select_detections
   SoftNmsParams soft;
-};
-
-struct Detections {
-  std::vector<Box> boxes;
-  std::vector<float> scores;   // decreasing
-  std::vector<int64_t> labels; // class ids, 1..C-1 (0 is background)
 };
 
 // postprocess_detections for one image: `class_logits` [K, C] and `box_regression`

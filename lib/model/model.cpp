@@ -112,8 +112,8 @@ ModelConfig read_config(const std::string& config_path, Graph* graph_out) {
   config.path = config_path;
   config.name = top.string("name", fs::path(config_path).stem().string());
   config.task = top.string("task", "classify");
-  if (config.task != "classify" && config.task != "detect")
-    top.fail("task", cat("task '", config.task, "' is not supported (classify, detect)"));
+  if (config.task != "classify" && config.task != "detect" && config.task != "segment")
+    top.fail("task", cat("task '", config.task, "' is not supported (classify, detect, segment)"));
 
   ObjectReader arch = top.object("architecture");
   Graph graph;
@@ -144,6 +144,10 @@ ModelConfig read_config(const std::string& config_path, Graph* graph_out) {
     config.postprocess.top_k = post.integer("top_k", config.postprocess.top_k);
     post.finish();
   }
+  // The task pipeline's settings (anchors, priors, decoders, thresholds): read strictly by
+  // lib/detect and lib/segment, which know their keys.
+  if (top.has("detector")) top.raw("detector");
+  if (top.has("segmenter")) top.raw("segmenter");
   top.finish();
   if (graph_out) *graph_out = std::move(graph);
   return config;

@@ -1,0 +1,60 @@
+// The detector interface osprey-detect and osprey-segment drive, whatever the model: two-stage
+// (Faster / Mask R-CNN), single-shot (SSD, YOLO), anchor-free (ONNX exports of YOLOv5/v8,
+// NanoDet, CenterNet). A config chooses its detector by its "detector" object's "kind", or,
+// without one, by its architecture family (fasterrcnn_* -> "faster_rcnn", ...).
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/tensor.hpp"
+#include "detect/detections.hpp"
+
+namespace osprey {
+struct ModelConfig;
+}
+
+namespace osprey::detect {
+
+// Postprocessing a user tunes on the command line. What is not set keeps the model's own
+// default (its config's "detector" object, else its family's: torchvision's for R-CNN and
+// SSD, Ultralytics' for YOLO).
+struct DetectorOptions {
+  std::optional<float> score_thresh;
+  std::optional<double> iou_thresh;
+  std::optional<int64_t> max_detections;
+  std::optional<Suppression> suppression;
+  SoftNmsParams soft;
+
+  // `defaults` with what is set here applied.
+  SelectionParams apply(SelectionParams defaults) const;
+};
+
+class Detector {
+ public:
+  virtual ~Detector() = default;
+
+  // `images`: float32 [3, H, W], RGB in [0, 1], any sizes. Boxes (and masks, keypoints) are
+  // in each image's own pixels; labels index config().labels.
+  virtual std::vector<Detections> detect(std::span<const Tensor> images) = 0;
+
+  // Fast R-CNN: classify and refine given proposals (one list per image, image pixels)
+  // instead of the detector's own. Only two-stage detectors accept them.
+  virtual bool accepts_proposals() const { return false; }
+  virtual std::vector<Detections> detect(std::span<const Tensor> images, std::span<const std::vector<Box>> proposals);
+
+  virtual const ModelConfig& config() const = 0;
+};
+
+// Loads the detector a config describes; `weights` (when not empty) overrides its weights
+// file. Throws ModelError naming the config when it describes no detector.
+std::unique_ptr<Detector> load_detector(const std::string& config, const std::string& weights = "",
+                                        const DetectorOptions& options = {});
+
+// The detector kinds load_detector knows, for messages.
+std::vector<std::string> detector_kinds();
+
+}  // namespace osprey::detect
