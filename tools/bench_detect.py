@@ -36,7 +36,7 @@ def main():
     torch.set_num_threads(a.threads)
     out = os.path.join(a.build, "bench_detect")
     os.makedirs(out, exist_ok=True)
-    assets = os.path.join(a.build, "assets")
+    assets = os.path.join(ROOT, "assets")
     subprocess.run(["bash", os.path.join(ROOT, "tools", "fetch_assets.sh"), assets], check=True)
     photo = os.path.join(assets, "photos", "darknet", "dog.jpg")
 

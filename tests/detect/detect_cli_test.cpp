@@ -18,7 +18,7 @@ namespace {
 
 const std::string kConfig = std::string(OSPREY_SOURCE_DIR) + "/configs/fasterrcnn_resnet50_fpn.json";
 const std::string kWeights = std::string(OSPREY_DETECT_REFS) + "/detector/fasterrcnn_resnet50_fpn.safetensors";
-const std::string kPhotos = std::string(OSPREY_BINARY_DIR) + "/assets/photos/darknet";
+const std::string kPhotos = std::string(OSPREY_SOURCE_DIR) + "/assets/photos/darknet";
 
 struct Result {
   int code;

@@ -128,7 +128,7 @@ TEST_CASE("osprey-detect --proposals runs fast rcnn with the VGG16 config") {
   const fs::path dir = fs::path(OSPREY_BINARY_DIR) / "detect_cli" / "proposals";
   fs::remove_all(dir);
   fs::create_directories(dir);
-  const std::string photos = std::string(OSPREY_BINARY_DIR) + "/assets/photos/darknet";
+  const std::string photos = std::string(OSPREY_SOURCE_DIR) + "/assets/photos/darknet";
   std::ofstream(dir / "proposals.json") << R"({"dog.jpg": [[100, 100, 400, 500], [120, 80, 600, 400], [0, 0, 768, 576], [300, 50, 700, 250]]})";
   std::ofstream(dir / "bad.json") << R"({"dog.jpg": [[1, 2, 3]]})";
   auto run = [&](const std::string& args) {

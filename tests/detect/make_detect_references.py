@@ -483,7 +483,7 @@ def backbone_cases(w):
 def photo_paths(names):
     """darknet's sample photos, fetched by tools/fetch_assets.sh when missing."""
     root = os.path.dirname(os.path.dirname(HERE))
-    assets = os.environ.get("OSPREY_ASSETS", os.path.join(root, "build", "assets"))
+    assets = os.environ.get("OSPREY_ASSETS", os.path.join(root, "assets"))
     paths = [os.path.join(assets, "photos", "darknet", n) for n in names]
     if not all(os.path.exists(p) for p in paths):
         subprocess.run(["bash", os.path.join(TOOLS, "fetch_assets.sh"), assets], check=True)

@@ -43,7 +43,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
     out = ap.parse_args().out
-    assets = os.environ.get("OSPREY_ASSETS", os.path.join(os.path.dirname(os.path.abspath(out)), "assets"))
+    assets = os.environ.get("OSPREY_ASSETS", os.path.join(ROOT, "assets"))
     subprocess.run([os.path.join(ROOT, "tools", "fetch_assets.sh"), assets], check=True)
     ort_dir = os.environ.get("OSPREY_ORT_DIR", os.path.join(os.path.dirname(os.path.abspath(out)), "ort"))
     subprocess.run([os.path.join(ROOT, "tools", "onnx", "setup_ort.sh"), ort_dir], check=True)
