@@ -183,7 +183,10 @@ int run_detection(const CommonOptions& o, const DetectOptions& d) {
           const int id = static_cast<int>(found[n].labels[k]);
           if (!keep.empty() && !keep.count(id)) continue;
           const auto& b = found[n].boxes[k];
-          detections.push_back({b.x1, b.y1, b.x2, b.y2, id, found[n].scores[k], label(id)});
+          Detection det{b.x1, b.y1, b.x2, b.y2, id, found[n].scores[k], label(id), {}};
+          if (k < found[n].keypoints.size())
+            for (const auto& p : found[n].keypoints[k]) det.keypoints.push_back({p.x, p.y});
+          detections.push_back(std::move(det));
         }
         try {
           const std::string stem = fs::path(l.path).stem().string();

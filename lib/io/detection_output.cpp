@@ -13,18 +13,20 @@ namespace osprey {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-
-}  // namespace
-
 nlohmann::ordered_json detections_json(const std::vector<Detection>& detections) {
   nlohmann::ordered_json out = nlohmann::ordered_json::array();
-  for (const auto& d : detections)
-    out.push_back({{"class_id", d.class_id},
-                   {"label", d.label},
-                   {"score", round_decimals(d.score, 5)},
-                   {"box", {round_decimals(d.x1, 2), round_decimals(d.y1, 2), round_decimals(d.x2, 2), round_decimals(d.y2, 2)}}});
+  for (const auto& d : detections) {
+    nlohmann::ordered_json j{{"class_id", d.class_id},
+                             {"label", d.label},
+                             {"score", round_decimals(d.score, 5)},
+                             {"box", {round_decimals(d.x1, 2), round_decimals(d.y1, 2), round_decimals(d.x2, 2), round_decimals(d.y2, 2)}}};
+    if (!d.keypoints.empty()) {
+      nlohmann::ordered_json points = nlohmann::ordered_json::array();
+      for (const auto& [x, y] : d.keypoints) points.push_back({round_decimals(x, 2), round_decimals(y, 2)});
+      j["keypoints"] = std::move(points);
+    }
+    out.push_back(std::move(j));
+  }
   return out;
 }
 
@@ -100,6 +102,9 @@ cv::Mat draw_detections(const cv::Mat& image, const std::vector<Detection>& dete
     const cv::Point p1(static_cast<int>(std::lround(d.x1)), static_cast<int>(std::lround(d.y1)));
     const cv::Point p2(static_cast<int>(std::lround(d.x2)), static_cast<int>(std::lround(d.y2)));
     cv::rectangle(out, p1, p2, colour, thickness);
+    for (const auto& [x, y] : d.keypoints)
+      cv::circle(out, cv::Point(static_cast<int>(std::lround(x)), static_cast<int>(std::lround(y))), thickness + 1, colour, cv::FILLED,
+                 cv::LINE_AA);
     std::ostringstream tag;
     tag.precision(2);
     tag << std::fixed << (d.label.empty() ? std::to_string(d.class_id) : d.label) << ' ' << d.score;

@@ -4,6 +4,7 @@
 // class cx cy w h, normalised to the image size), and annotated images.
 #pragma once
 
+#include <array>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
@@ -17,9 +18,11 @@ struct Detection {
   int class_id = 0;
   float score = 0;
   std::string label;
+  std::vector<std::array<float, 2>> keypoints;  // (x, y) input-image pixels: landmarks, text-box corners
 };
 
-// [{"class_id", "label", "score", "box": [x1, y1, x2, y2]}, ...], numbers rounded for reading.
+// [{"class_id", "label", "score", "box": [x1, y1, x2, y2], "keypoints": [[x, y], ...]}, ...],
+// keypoints only when the detector gives them; numbers rounded for reading.
 nlohmann::ordered_json detections_json(const std::vector<Detection>& detections);
 
 // YOLO format: "class cx cy w h" per line, coordinates in [0, 1] of the image size.
@@ -43,7 +46,7 @@ class CocoResults {
 };
 
 // The image with each detection drawn: a box and a "label score" tag, colours per class,
-// the tag on a filled background so it reads on any photo.
+// the tag on a filled background so it reads on any photo; keypoints as dots.
 cv::Mat draw_detections(const cv::Mat& image, const std::vector<Detection>& detections);
 
 }  // namespace osprey

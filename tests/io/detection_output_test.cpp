@@ -18,8 +18,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<Detection> kDetections{{10.004f, 20.0f, 110.0f, 70.0f, 18, 0.87654321f, "dog"},
-                                         {0.0f, 0.0f, 50.0f, 100.0f, 1, 0.5f, "person"}};
+const std::vector<Detection> kDetections{{10.004f, 20.0f, 110.0f, 70.0f, 18, 0.87654321f, "dog", {}},
+                                         {0.0f, 0.0f, 50.0f, 100.0f, 1, 0.5f, "person", {{20.123f, 30.0f}, {25.0f, 31.0f}}}};
 
 fs::path scratch() {
   fs::path dir = fs::path(OSPREY_BINARY_DIR) / "io_scratch";
@@ -51,6 +51,10 @@ TEST_CASE("detections as JSON: class, label, score and box in input pixels") {
   CHECK(j[0]["score"].get<double>() == doctest::Approx(0.87654).epsilon(1e-9));
   CHECK(j[0]["box"][0].get<double>() == doctest::Approx(10.0));
   CHECK(j[0]["box"][3].get<double>() == doctest::Approx(70.0));
+  CHECK_FALSE(j[0].contains("keypoints"));
+  REQUIRE(j[1]["keypoints"].size() == 2);
+  CHECK(j[1]["keypoints"][0][0].get<double>() == doctest::Approx(20.12));
+  CHECK(j[1]["keypoints"][1][1].get<double>() == doctest::Approx(31.0));
 }
 
 TEST_CASE("YOLO text: class and centre/size normalised to the image") {
@@ -90,7 +94,7 @@ TEST_CASE("COCO results with a ground-truth file and a category map") {
   coco.add(42, kDetections, categories);
   check_load_res(coco.results(), {42, 7});
   CHECK(coco.results()[0]["category_id"] == 118);
-  CHECK_THROWS_AS(coco.add(42, {{0, 0, 1, 1, 85, 0.9f, ""}}, categories), ModelError);
+  CHECK_THROWS_AS(coco.add(42, {{0, 0, 1, 1, 85, 0.9f, "", {}}}, categories), ModelError);
 
   std::ofstream(scratch() / "bad_gt.json") << R"({"images": [{"file_name": "x.jpg"}]})";
   CHECK_THROWS_AS(CocoResults((scratch() / "bad_gt.json").string()), ModelError);
