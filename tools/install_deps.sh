@@ -16,6 +16,7 @@ test_pkgs=(
   libopenblas0-pthread                      # without it Debian's torch uses reference BLAS (40x slower)
   dataset-fashion-mnist
   python3-onnx libonnx-testdata   # ONNX test models and ONNX's backend node tests
+  python3-opencv python3-pyclipper  # PaddleOCR's DB postprocess, ported as the text-box reference
 )
 
 pkgs=("${build_pkgs[@]}")

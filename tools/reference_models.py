@@ -381,12 +381,118 @@ def fasterrcnn_vgg16(num_classes=21, min_size=600, max_size=1000, vgg=None, **kw
     return model
 
 
+# --------------------------------------------------------------------------- FCN (VGG16)
+# Long, Shelhamer & Darrell 2015, "Fully Convolutional Networks for Semantic Segmentation",
+# as the authors' Caffe nets voc-fcn32s / voc-fcn16s / voc-fcn8s (fcn.berkeleyvision.org
+# net.py): module names are the Caffe layer names, which the C++ families
+# fcn32s_vgg16 / fcn16s_vgg16 / fcn8s_vgg16 bind ("conv1_1.weight", "fc6.weight",
+# "score_fr.weight", "upscore2.weight", "score_pool4.weight", ...).
+# Input: BGR, 0..255 minus the ILSVRC mean (Caffe's preprocessing); any size, the output is
+# cropped back to it. The learned upsampling (Caffe Deconvolution, bias_term false,
+# bilinear-initialised) stores its weight as [out, in, kh, kw], torch's ConvTranspose2d
+# weight with the first two axes swapped (Osprey's deconv layout).
+class FCNUpscore(nn.Module):
+    def __init__(self, channels, kernel, stride):
+        super().__init__()
+        self.stride = stride
+        self.weight = nn.Parameter(_bilinear_kernel(channels, kernel))
+
+    def forward(self, x):
+        return nn.functional.conv_transpose2d(x, self.weight.transpose(0, 1), stride=self.stride)
+
+
+def _bilinear_kernel(channels, kernel):
+    """The FCN authors' upsample_filt: a bilinear kernel on the channel diagonal."""
+    factor = (kernel + 1) // 2
+    center = factor - 1 if kernel % 2 == 1 else factor - 0.5
+    og = torch.arange(kernel, dtype=torch.float32)
+    filt = (1 - (og - center).abs() / factor)
+    w = torch.zeros(channels, channels, kernel, kernel)
+    for c in range(channels):
+        w[c, c] = filt[:, None] * filt[None, :]
+    return w
+
+
+class FCNVGG16(nn.Module):
+    """FCN-32s / 16s / 8s (`output_stride`). `fc_channels` (4096 in the paper) only shrinks
+    fc6 / fc7 for fast tests. Dropout is omitted (identity at inference)."""
+
+    def __init__(self, num_classes=21, output_stride=8, fc_channels=4096):
+        super().__init__()
+        self.output_stride = output_stride
+        cin = 3
+        self.stages = []
+        for stage, (width, n) in enumerate(zip((64, 128, 256, 512, 512), (2, 2, 3, 3, 3)), 1):
+            names = []
+            for i in range(1, n + 1):
+                name = f"conv{stage}_{i}"
+                setattr(self, name, nn.Conv2d(cin, width, 3, padding=100 if (stage, i) == (1, 1) else 1))
+                names.append(name)
+                cin = width
+            self.stages.append(names)
+        self.fc6 = nn.Conv2d(512, fc_channels, 7)
+        self.fc7 = nn.Conv2d(fc_channels, fc_channels, 1)
+        self.score_fr = nn.Conv2d(fc_channels, num_classes, 1)
+        if output_stride == 32:
+            self.upscore = FCNUpscore(num_classes, 64, 32)
+        else:
+            self.upscore2 = FCNUpscore(num_classes, 4, 2)
+            self.score_pool4 = nn.Conv2d(512, num_classes, 1)
+            if output_stride == 16:
+                self.upscore16 = FCNUpscore(num_classes, 32, 16)
+            else:
+                self.score_pool3 = nn.Conv2d(256, num_classes, 1)
+                self.upscore_pool4 = FCNUpscore(num_classes, 4, 2)
+                self.upscore8 = FCNUpscore(num_classes, 16, 8)
+
+    @staticmethod
+    def _crop(x, like, offset):
+        # Caffe's Crop layer (axis 2): x[..., offset:offset + like's size]
+        return x[:, :, offset:offset + like.shape[2], offset:offset + like.shape[3]]
+
+    def forward(self, x):
+        image = x
+        pools = []
+        for names in self.stages:
+            for name in names:
+                x = torch.relu(getattr(self, name)(x))
+            x = nn.functional.max_pool2d(x, 2, 2, ceil_mode=True)  # Caffe pools round up
+            pools.append(x)
+        x = torch.relu(self.fc6(x))
+        x = torch.relu(self.fc7(x))
+        x = self.score_fr(x)
+        if self.output_stride == 32:
+            return self._crop(self.upscore(x), image, 19)
+        up2 = self.upscore2(x)
+        x = up2 + self._crop(self.score_pool4(pools[3]), up2, 5)
+        if self.output_stride == 16:
+            return self._crop(self.upscore16(x), image, 27)
+        up4 = self.upscore_pool4(x)
+        x = up4 + self._crop(self.score_pool3(pools[2]), up4, 9)
+        return self._crop(self.upscore8(x), image, 31)
+
+
+def FCN32s(num_classes=21, fc_channels=4096):
+    return FCNVGG16(num_classes, 32, fc_channels)
+
+
+def FCN16s(num_classes=21, fc_channels=4096):
+    return FCNVGG16(num_classes, 16, fc_channels)
+
+
+def FCN8s(num_classes=21, fc_channels=4096):
+    return FCNVGG16(num_classes, 8, fc_channels)
+
+
 # Name -> (class, default classes, input (C, H, W)) for the export/parity scripts.
 REFERENCE_MODELS = {
     "lenet5": (LeNet5, 10, (1, 28, 28)),
     "alexnet_lrn": (AlexNetLRN, 1000, (3, 227, 227)),
     "zfnet": (ZFNet, 1000, (3, 224, 224)),
     "inception_v4": (InceptionV4, 1000, (3, 299, 299)),
+    "fcn32s_vgg16": (FCN32s, 21, (3, 512, 512)),
+    "fcn16s_vgg16": (FCN16s, 21, (3, 512, 512)),
+    "fcn8s_vgg16": (FCN8s, 21, (3, 512, 512)),
 }
 
 

@@ -13,6 +13,15 @@ using DetectorLoader = std::unique_ptr<Detector> (*)(const std::string& config, 
 
 // Each detector kind's loader lives beside its pipeline.
 std::unique_ptr<Detector> load_faster_rcnn_detector(const std::string&, const std::string&, const DetectorOptions&);
+std::unique_ptr<Detector> load_nanodet_detector(const std::string&, const std::string&, const DetectorOptions&);
+std::unique_ptr<Detector> load_centernet_detector(const std::string&, const std::string&, const DetectorOptions&);
+std::unique_ptr<Detector> load_yolov5_detector(const std::string&, const std::string&, const DetectorOptions&);
+std::unique_ptr<Detector> load_yolov8_detector(const std::string&, const std::string&, const DetectorOptions&);
+std::unique_ptr<Detector> load_db_text_detector(const std::string&, const std::string&, const DetectorOptions&);
+std::unique_ptr<Detector> load_mask_rcnn_detector(const std::string&, const std::string&, const DetectorOptions&);
+std::unique_ptr<Detector> load_ssd_detector(const std::string&, const std::string&, const DetectorOptions&);
+std::unique_ptr<Detector> load_blazeface_detector(const std::string&, const std::string&, const DetectorOptions&);
+std::unique_ptr<Detector> load_yolo_detector(const std::string&, const std::string&, const DetectorOptions&);
 
 namespace {
 
@@ -27,6 +36,15 @@ const std::vector<DetectorKind>& kinds() {
       {"faster_rcnn",
        {"fasterrcnn_resnet50_fpn", "fasterrcnn_resnet50_fpn_v2", "fasterrcnn_mobilenet_v3_large_fpn", "fasterrcnn_vgg16"},
        load_faster_rcnn_detector},
+      {"nanodet", {}, load_nanodet_detector},
+      {"centernet", {}, load_centernet_detector},
+      {"ssd", {"ssd300_vgg16", "ssd512_vgg16", "ssdlite320_mobilenet_v3_large"}, load_ssd_detector},
+      {"yolov5", {}, load_yolov5_detector},
+      {"yolov8", {}, load_yolov8_detector},
+      {"db_text", {}, load_db_text_detector},
+      {"mask_rcnn", {"maskrcnn_resnet50_fpn", "maskrcnn_resnet50_fpn_v2"}, load_mask_rcnn_detector},
+      {"blazeface", {}, load_blazeface_detector},
+      {"yolo", {"yolov1"}, load_yolo_detector},  // Darknet YOLO v1 / v2 / v3
   };
   return table;
 }
@@ -59,6 +77,7 @@ std::vector<std::string> detector_kinds() {
 }
 
 std::unique_ptr<Detector> load_detector(const std::string& config, const std::string& weights, const DetectorOptions& options) {
+  if (config.ends_with(".cfg")) return load_yolo_detector(config, weights, options);  // a bare Darknet cfg
   const nlohmann::json doc = read_json_file(config);
   if (!doc.is_object()) throw ModelError(cat(config, ": expected a JSON object"));
   std::string kind;

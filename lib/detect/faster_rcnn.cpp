@@ -1,6 +1,7 @@
 #include "detect/faster_rcnn.hpp"
 
 #include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 #include "core/error.hpp"
@@ -98,10 +99,17 @@ std::vector<Detections> FasterRcnn::run(std::span<const Tensor> images, const st
   for (const Proposals& p : proposals) boxes.push_back(p.boxes);
   std::vector<Detections> detections =
       roi_heads_(features.first(static_cast<size_t>(arch_.pooled_levels)), boxes, batch.image_sizes);
+  if (trace) {
+    trace->resized = detections;
+    trace->features.assign(std::make_move_iterator(out.begin()), std::make_move_iterator(out.begin() + arch_.pooled_levels));
+  }
   // Back to the original image sizes.
   for (size_t i = 0; i < detections.size(); ++i)
     detections[i].boxes = resize_boxes(detections[i].boxes, batch.image_sizes[i], batch.original_sizes[i]);
-  if (trace) *trace = {std::move(batch), std::move(proposals)};
+  if (trace) {
+    trace->batch = std::move(batch);
+    trace->proposals = std::move(proposals);
+  }
   return detections;
 }
 

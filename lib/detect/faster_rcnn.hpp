@@ -52,6 +52,10 @@ class FasterRcnn : public Detector {
   struct Trace {
     ImageBatch batch;
     std::vector<Proposals> proposals;
+    // The levels the RoI heads pooled from ([N, C, H_l, W_l]) and the detections before
+    // they were mapped back to the original sizes (Mask R-CNN's mask branch runs on both).
+    std::vector<Tensor> features;
+    std::vector<Detections> resized;
   };
 
   // `images`: float32 [3, H, W], RGB in [0, 1]. Boxes are in each image's own pixels.

@@ -32,6 +32,7 @@ const char* op_name(Op op) {
     case Op::Pad: return "pad";
     case Op::Resize: return "resize";
     case Op::MatMul: return "matmul";
+    case Op::L2Norm: return "l2_norm";
   }
   return "?";
 }

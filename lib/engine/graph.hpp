@@ -45,6 +45,7 @@ enum class Op {
   Resize,           // nearest or linear interpolation of the last two axes, ONNX Resize semantics
                     // (optionally to the size of a second input's last two axes)
   MatMul,           // numpy matmul of two run-time tensors (rank >= 2, batch axes broadcast)
+  L2Norm,           // x / max(||x||_2 over channels, eps) * weight[c] per pixel (SSD's conv4_3)
 };
 
 inline bool is_binary(Op op) {
@@ -157,9 +158,14 @@ struct ResizeParams {
   bool size_from_second_input = false;
 };
 
+// torch's scale_weight * F.normalize(x, p=2, dim=1, eps): tensor "weight" [C].
+struct L2NormParams {
+  float eps = 1e-12f;
+};
+
 using NodeParams = std::variant<std::monostate, ConvParams, PoolParams, AdaptivePoolParams, InnerProductParams,
                                 BatchNormParams, LRNParams, Activation, AxisParams, ReshapeParams, TransposeParams,
-                                SliceParams, PadParams, ResizeParams>;
+                                SliceParams, PadParams, ResizeParams, L2NormParams>;
 
 // A fused post-operation, applied in order to a producer's result inside its primitive.
 struct PostOp {

@@ -291,6 +291,13 @@ Shape infer_node_shape(const Node& node, const std::vector<Shape>& ins) {
       break;
     }
     case Op::Resize: out = resize_shape(node, ins); break;
+    case Op::L2Norm:
+      if (x.size() < 2) shape_error(node, cat("needs a channel axis, got ", to_string(x)));
+      for (const auto& t : node.tensors)
+        if (t.role == "weight" && !t.value.empty() && t.value.shape != Shape{x[1]})
+          shape_error(node, cat("weight ", t.key, " has shape ", to_string(t.value.shape), " but the input has ", x[1], " channels"));
+      out = x;
+      break;
   }
   return out;
 }

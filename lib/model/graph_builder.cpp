@@ -103,6 +103,12 @@ int GraphBuilder::softmax(const std::string& name, int x) {
   return append(Node{name, Op::Softmax, {x}, AxisParams{1}, {}, {}, false}, channels(x));
 }
 
+int GraphBuilder::l2_norm(const std::string& name, int x, const std::string& weight_key, float eps) {
+  Node n{name, Op::L2Norm, {x}, L2NormParams{eps}, {}, {}, false};
+  n.tensors.push_back({"weight", weight_key, {channels(x)}, {}});
+  return append(std::move(n), channels(x));
+}
+
 void GraphBuilder::output(int x, const std::string& name) {
   graph_.outputs.push_back(x);
   graph_.output_names.push_back(name);

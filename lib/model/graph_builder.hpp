@@ -47,6 +47,8 @@ class GraphBuilder {
   // torch's F.interpolate(x, size=like.shape[-2:], mode="nearest"): src = floor(dst * in / out).
   int upsample_nearest_like(const std::string& name, int x, int like);
   int softmax(const std::string& name, int x);
+  // weight[c] * F.normalize(x, dim=1, eps): the per-channel weight is the tensor `weight_key`.
+  int l2_norm(const std::string& name, int x, const std::string& weight_key, float eps = 1e-12f);
   void output(int x, const std::string& name = "output");
   void ignore_keys(const std::string& prefix) { graph_.ignored_key_prefixes.push_back(prefix); }
 

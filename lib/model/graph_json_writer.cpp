@@ -374,6 +374,7 @@ GraphJson graph_to_json(const Graph& g, const Shape& input_shape, bool with_tens
         break;
       }
       case Op::Input: break;
+      case Op::L2Norm: node_error(node, "l2_norm has no explicit-graph form");
     }
     for (const auto& t : node.tensors) {
       if (!with_tensors) continue;

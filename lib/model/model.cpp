@@ -5,11 +5,15 @@
 
 #include "core/error.hpp"
 #include "engine/passes.hpp"
+#include "model/darknet/darknet_model.hpp"
+#include "model/darknet/network.hpp"
+#include "model/darknet/weights.hpp"
 #include "model/families/family.hpp"
 #include "model/graph_json.hpp"
 #include "model/json_reader.hpp"
 #include "model/onnx/onnx_model.hpp"
 #include "model/safetensors.hpp"
+#include "model/tfjs/tfjs_model.hpp"
 #include "model/weights.hpp"
 
 namespace osprey {
@@ -117,8 +121,23 @@ ModelConfig read_config(const std::string& config_path, Graph* graph_out) {
 
   ObjectReader arch = top.object("architecture");
   Graph graph;
+  std::string darknet_cfg;  // built below, once the input size is known
   if (arch.has("onnx")) {
     config.onnx = relative_to(config_path, arch.string("onnx"));
+    config.num_classes = arch.integer("num_classes", 0);
+  } else if (arch.has("darknet")) {
+    darknet_cfg = relative_to(config_path, arch.string("darknet"));
+    config.input = darknet::read_input_spec(darknet_cfg);
+  } else if (arch.has("tfjs")) {
+    config.tfjs = relative_to(config_path, arch.string("tfjs"));
+    if (arch.has("outputs")) {
+      const auto& outs = arch.raw("outputs");
+      if (!outs.is_array()) arch.fail("outputs", "expected a list of node names");
+      for (const auto& o : outs) {
+        if (!o.is_string()) arch.fail("outputs", "expected a list of node names");
+        config.tfjs_outputs.push_back(o.get<std::string>());
+      }
+    }
     config.num_classes = arch.integer("num_classes", 0);
   } else if (arch.has("graph")) {
     ObjectReader spec = arch.object("graph");
@@ -134,6 +153,11 @@ ModelConfig read_config(const std::string& config_path, Graph* graph_out) {
   arch.finish();
 
   if (top.has("input")) read_input(top.object("input"), config.input);
+  if (!darknet_cfg.empty()) {
+    darknet::Network net = darknet::build_network(darknet_cfg, config.input.height, config.input.width);
+    graph = std::move(net.graph);
+    config.num_classes = net.num_classes;
+  }
   if (top.has("labels")) config.labels = read_labels(top, config_path);
   if (config.num_classes && !config.labels.empty() && static_cast<int>(config.labels.size()) != config.num_classes)
     top.fail("labels", cat("has ", config.labels.size(), " labels for ", config.num_classes, " classes"));
@@ -170,12 +194,15 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     config.onnx = path;
   } else {
     auto graph = std::make_shared<Graph>();
-    config = read_config(path, graph.get());
+    config = darknet::is_darknet_cfg(path) ? darknet::bare_cfg_config(path, graph.get()) : read_config(path, graph.get());
+    if (!config.tfjs.empty()) return load_tfjs(std::move(model), options);
     if (config.onnx.empty()) {
       if (!options.weights.empty()) config.weights = options.weights;
       if (config.weights.empty()) throw ModelError(cat(path, ": no weights file (set \"weights\" or pass --weights)"));
       apply_overrides(config, options);
-      {
+      if (darknet::is_darknet_weights(config.weights)) {
+        darknet::bind_darknet_weights(*graph, config.weights);
+      } else {
         SafetensorsFile file(config.weights);
         bind_weights(*graph, file);
       }
@@ -198,6 +225,25 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
   model->onnx_ = onnx;
   model->executor_ = std::make_unique<Executor>([onnx](const std::vector<Shape>& shapes) {
     auto graph = std::make_shared<Graph>(onnx->build(shapes));
+    optimize(*graph, shapes);
+    return std::shared_ptr<const Graph>(graph);
+  });
+  model->executor_->prepare({model->input_shape(1)});  // import errors surface at load time
+  return model;
+}
+
+// TF.js: the weights come with the model; the graph is built (and its constants folded)
+// per input shape, at the size the config states.
+std::unique_ptr<Model> Model::load_tfjs(std::unique_ptr<Model> model, const LoadOptions& options) {
+  ModelConfig& config = model->config_;
+  if (!options.weights.empty()) throw ModelError(cat(config.path, ": a TF.js model carries its weights; --weights does not apply"));
+  apply_overrides(config, options);
+  auto tfjs = std::make_shared<const TfjsModel>(config.tfjs);
+  model->tfjs_ = tfjs;
+  const std::vector<std::string> outputs = config.tfjs_outputs;
+  model->executor_ = std::make_unique<Executor>([tfjs, outputs](const std::vector<Shape>& shapes) {
+    if (shapes.size() != 1) throw ModelError(cat(tfjs->path(), ": the model has one input, ", shapes.size(), " shapes given"));
+    auto graph = std::make_shared<Graph>(tfjs->build(shapes[0], outputs));
     optimize(*graph, shapes);
     return std::shared_ptr<const Graph>(graph);
   });

@@ -22,6 +22,8 @@ struct ModelConfig {
   std::vector<std::string> labels;  // empty: class ids stand for themselves
   std::string weights;              // resolved path of the weights file
   std::string onnx;                 // resolved path of an ONNX file holding graph and weights
+  std::string tfjs;                 // resolved path of a TF.js graph model (model.json + shards)
+  std::vector<std::string> tfjs_outputs;  // its nodes the model returns (empty: the signature's)
   int num_classes = 0;
 };
 
@@ -32,6 +34,7 @@ struct LoadOptions {
 };
 
 class OnnxModel;
+class TfjsModel;
 
 class Model {
  public:
@@ -52,8 +55,11 @@ class Model {
   std::string label(int class_id) const;
 
  private:
+  static std::unique_ptr<Model> load_tfjs(std::unique_ptr<Model> model, const LoadOptions& options);
+
   ModelConfig config_;
   std::shared_ptr<const OnnxModel> onnx_;
+  std::shared_ptr<const TfjsModel> tfjs_;
   std::unique_ptr<Executor> executor_;
 };
 

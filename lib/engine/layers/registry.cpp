@@ -22,6 +22,7 @@ void plan_slice(Plan&, const Node&, int);
 void plan_pad(Plan&, const Node&, int);
 void plan_resize(Plan&, const Node&, int);
 void plan_matmul(Plan&, const Node&, int);
+void plan_l2_norm(Plan&, const Node&, int);
 
 static void plan_identity(Plan& plan, const Node& node, int id) { plan.set_value(id, plan.value(node.inputs[0])); }
 
@@ -51,6 +52,7 @@ LayerPlanner planner_for(Op op) {
     case Op::Pad: return plan_pad;
     case Op::Resize: return plan_resize;
     case Op::MatMul: return plan_matmul;
+    case Op::L2Norm: return plan_l2_norm;
     case Op::Identity: return plan_identity;
     case Op::Input: break;
   }

@@ -26,6 +26,7 @@
 
 #include "core/error.hpp"
 #include "model/families/family.hpp"
+#include "model/families/mobilenet_v3.hpp"
 #include "model/families/resnet.hpp"
 #include "model/json_reader.hpp"
 
@@ -87,6 +88,11 @@ InputSpec detector_input(const FasterRcnnArch& fr) {
 FasterRcnnArch fasterrcnn_defaults(const std::string& family) {
   FasterRcnnArch fr;
   if (family == "fasterrcnn_resnet50_fpn") return fr;
+  if (family == "maskrcnn_resnet50_fpn" || family == "maskrcnn_resnet50_fpn_v2") {
+    fr = fasterrcnn_defaults(family == "maskrcnn_resnet50_fpn" ? "fasterrcnn_resnet50_fpn" : "fasterrcnn_resnet50_fpn_v2");
+    fr.has_mask_head = true;
+    return fr;
+  }
   if (family == "fasterrcnn_resnet50_fpn_v2") {
     fr.rpn_conv_depth = 2;
     fr.fpn_norm = true;
@@ -142,7 +148,7 @@ FasterRcnnArch fasterrcnn_arch_of_config(const std::string& config_path) {
   try {
     return read_fasterrcnn_arch(arch, family);
   } catch (const std::invalid_argument&) {
-    arch.fail("family", cat("'", family, "' is not a Faster R-CNN family (fasterrcnn_resnet50_fpn, fasterrcnn_resnet50_fpn_v2, fasterrcnn_mobilenet_v3_large_fpn, fasterrcnn_vgg16)"));
+    arch.fail("family", cat("'", family, "' is not a Faster R-CNN family (fasterrcnn_resnet50_fpn, fasterrcnn_resnet50_fpn_v2, fasterrcnn_mobilenet_v3_large_fpn, fasterrcnn_vgg16, maskrcnn_resnet50_fpn, maskrcnn_resnet50_fpn_v2)"));
   }
 }
 
@@ -188,78 +194,14 @@ FamilyModel build_fasterrcnn_resnet50_fpn_v2(ObjectReader& arch) {
   return build_resnet50_fpn_detector(arch, "fasterrcnn_resnet50_fpn_v2", 1e-5);
 }
 
-namespace {
-
-// torchvision's _make_divisible(v, 8).
-int make_divisible(double v, int divisor = 8) {
-  int n = std::max(divisor, static_cast<int>(v + divisor / 2.0) / divisor * divisor);
-  if (n < 0.9 * v) n += divisor;
-  return n;
-}
-
-// MobileNetV3-Large `features` (torchvision.models.mobilenetv3, Howard et al. 2019) with
-// names "<prefix><i>...": Conv2dNormActivation stem (3x3 s2, hardswish), 15
-// InvertedResidual blocks ("<i>.block.<j>": expand 1x1, depthwise, SqueezeExcitation with
-// ReLU and hardsigmoid, linear 1x1 projection; residual when stride 1 and in == out) and the
-// last 1x1 conv to 960 (hardswish). Returns the outputs of features[13] and features[16].
-std::array<int, 2> mobilenet_v3_large_body(GraphBuilder& b, int x, const std::string& prefix, float eps) {
-  struct Block {
-    int kernel, expanded, out;
-    bool se, hs;
-    int stride;
-  };
-  static const Block blocks[] = {
-      {3, 16, 16, false, false, 1},   {3, 64, 24, false, false, 2},  {3, 72, 24, false, false, 1},
-      {5, 72, 40, true, false, 2},    {5, 120, 40, true, false, 1},  {5, 120, 40, true, false, 1},
-      {3, 240, 80, false, true, 2},   {3, 200, 80, false, true, 1},  {3, 184, 80, false, true, 1},
-      {3, 184, 80, false, true, 1},   {3, 480, 112, true, true, 1},  {3, 672, 112, true, true, 1},
-      {5, 672, 160, true, true, 2},   {5, 960, 160, true, true, 1},  {5, 960, 160, true, true, 1},
-  };
-  const Activation hardswish{ActKind::HardSwish};
-  const Activation relu{ActKind::Relu};
-  // Conv2dNormActivation: conv without bias ("<name>.0"), BatchNorm2d (".1"), activation (".2").
-  auto cna = [&](const std::string& name, int in, int out, int k, int stride, int groups, const Activation* act) {
-    int y = b.conv(name + ".0", in, {out, {k, k}, {stride, stride}, {(k - 1) / 2, (k - 1) / 2}, groups, {1, 1}, false});
-    y = b.batch_norm(name + ".1", y, eps);
-    return act ? b.activation(name + ".2", y, *act) : y;
-  };
-  x = cna(prefix + "0", x, 16, 3, 2, 1, &hardswish);
-  std::array<int, 2> returned{};
-  int i = 1;
-  for (const Block& blk : blocks) {
-    const std::string name = cat(prefix, i, ".block.");
-    const int in_channels = b.channels(x);
-    const Activation* act = blk.hs ? &hardswish : &relu;
-    int y = x, j = 0;
-    if (blk.expanded != in_channels) y = cna(cat(name, j++), y, blk.expanded, 1, 1, 1, act);
-    y = cna(cat(name, j++), y, blk.expanded, blk.kernel, blk.stride, blk.expanded, act);
-    if (blk.se) {
-      // SqueezeExcitation(scale_activation=Hardsigmoid): avgpool, fc1, ReLU, fc2, hardsigmoid, scale * input.
-      const std::string se = cat(name, j++);
-      const int squeeze = make_divisible(blk.expanded / 4);
-      int s = b.adaptive_avg_pool(se + ".avgpool", y, {1, 1});
-      s = b.relu(se + ".activation", b.conv(se + ".fc1", s, {squeeze, {1, 1}, {1, 1}, {0, 0}, 1, {1, 1}, true}));
-      s = b.conv(se + ".fc2", s, {blk.expanded, {1, 1}, {1, 1}, {0, 0}, 1, {1, 1}, true});
-      s = b.activation(se + ".scale_activation", s, {ActKind::HardSigmoid, 1.0f / 6, 0.5f});
-      y = b.mul(se + ".scale", y, s);
-    }
-    y = cna(cat(name, j), y, blk.out, 1, 1, 1, nullptr);
-    x = blk.stride == 1 && in_channels == blk.out ? b.add(cat(prefix, i, ".residual"), y, x) : y;
-    if (i == 13) returned[0] = x;
-    ++i;
-  }
-  returned[1] = cna(cat(prefix, i), x, 960, 1, 1, 1, &hardswish);
-  return returned;
-}
-
-}  // namespace
-
 FamilyModel build_fasterrcnn_mobilenet_v3_large_fpn(ObjectReader& arch) {
   const FasterRcnnArch fr = read_fasterrcnn_arch(arch, "fasterrcnn_mobilenet_v3_large_fpn");
   const double eps = arch.number("bn_eps", 1e-5);
   if (!(eps >= 0)) arch.fail("bn_eps", "must not be negative");
   GraphBuilder b(3);
-  const std::array<int, 2> c = mobilenet_v3_large_body(b, b.input(), "backbone.body.", static_cast<float>(eps));
+  const MobileNetV3Features body =
+      mobilenet_v3_large_features(b, b.input(), {static_cast<float>(eps), false, mobilenet_v3_names("backbone.body.")});
+  const std::array<int, 2> c{body.outputs[13], body.outputs[16]};
   const std::vector<int> levels = feature_pyramid(b, {c[0], c[1]}, fr.out_channels, "backbone.fpn.", false);
   static const char* const names[] = {"0", "1", "pool"};
   for (int l = 0; l < 3; ++l) b.output(levels[static_cast<size_t>(l)], names[l]);
@@ -314,6 +256,7 @@ Graph fasterrcnn_box_head_graph(const FasterRcnnArch& arch) {
            "box_regression");
   b.ignore_keys("backbone.");
   b.ignore_keys("rpn.");
+  if (arch.has_mask_head) b.ignore_keys("roi_heads.mask_");  // the mask head graph's
   return b.finish();
 }
 

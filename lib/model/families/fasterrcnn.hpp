@@ -48,6 +48,9 @@ struct FasterRcnnArch {
   // RegionProposalNetwork(score_thresh): proposals with sigmoid(objectness) below it are
   // dropped (fasterrcnn_mobilenet_v3_large_fpn: 0.05).
   float rpn_score_thresh = 0.0f;
+  // Mask R-CNN families (maskrcnn.hpp): the state_dict also holds the mask branch
+  // ("roi_heads.mask_head.", "roi_heads.mask_predictor."), bound by the mask head graph.
+  bool has_mask_head = false;
 
   int anchors_per_location() const {
     return static_cast<int>(anchor_sizes.at(0).size() * aspect_ratios.at(0).size());
@@ -60,8 +63,8 @@ struct FasterRcnnArch {
 // 0.5, 1, 2, RoI pooling 7x7 at 1/16, fc6 / fc7 of 4096, 21 classes, 600 / 1000;
 // "fasterrcnn_mobilenet_v3_large_fpn": three levels ('0', '1', 'pool') of 15 anchors (sizes
 // 32..512 x ratios 0.5, 1, 2 on every level), RoIAlign over '0' and '1', rpn_score_thresh
-// 0.05); throws
-// std::invalid_argument for other families.
+// 0.05; "maskrcnn_resnet50_fpn" / "_v2": those of fasterrcnn_resnet50_fpn / _v2 with
+// has_mask_head); throws std::invalid_argument for other families.
 FasterRcnnArch fasterrcnn_defaults(const std::string& family);
 
 // The defaults overridden by the architecture object's detector keys: num_classes,
@@ -79,7 +82,8 @@ FasterRcnnArch fasterrcnn_arch_of_config(const std::string& config_path);
 // FastRCNNConvFCHead instead: "roi_heads.box_head.<i>.0" (conv) and ".1" (BatchNorm2d, eps
 // 1e-5) for i < box_head_convs, then flatten and "roi_heads.box_head.<box_head_convs + 1>"
 // (Linear + ReLU). Weights of the backbone and RPN
-// ("backbone.", "rpn.") are ignored when binding.
+// ("backbone.", "rpn.") are ignored when binding, and with has_mask_head the mask
+// branch's ("roi_heads.mask_").
 Graph fasterrcnn_box_head_graph(const FasterRcnnArch& arch);
 
 }  // namespace osprey

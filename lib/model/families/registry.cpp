@@ -17,6 +17,17 @@ FamilyModel build_fasterrcnn_resnet50_fpn(ObjectReader&);
 FamilyModel build_fasterrcnn_resnet50_fpn_v2(ObjectReader&);
 FamilyModel build_fasterrcnn_vgg16(ObjectReader&);
 FamilyModel build_fasterrcnn_mobilenet_v3_large_fpn(ObjectReader&);
+FamilyModel build_ssd300_vgg16(ObjectReader&);
+FamilyModel build_ssd512_vgg16(ObjectReader&);
+FamilyModel build_ssdlite320_mobilenet_v3_large(ObjectReader&);
+FamilyModel build_fcn_resnet50(ObjectReader&);
+FamilyModel build_fcn_resnet101(ObjectReader&);
+FamilyModel build_fcn32s_vgg16(ObjectReader&);
+FamilyModel build_fcn16s_vgg16(ObjectReader&);
+FamilyModel build_fcn8s_vgg16(ObjectReader&);
+FamilyModel build_maskrcnn_resnet50_fpn(ObjectReader&);
+FamilyModel build_maskrcnn_resnet50_fpn_v2(ObjectReader&);
+FamilyModel build_yolov1(ObjectReader&);
 
 static const std::map<std::string, FamilyBuilder>& families() {
   static const std::map<std::string, FamilyBuilder> table{
@@ -26,6 +37,13 @@ static const std::map<std::string, FamilyBuilder>& families() {
       {"resnet_fpn", build_resnet_fpn},        {"fasterrcnn_resnet50_fpn", build_fasterrcnn_resnet50_fpn},
       {"fasterrcnn_resnet50_fpn_v2", build_fasterrcnn_resnet50_fpn_v2}, {"fasterrcnn_vgg16", build_fasterrcnn_vgg16},
       {"fasterrcnn_mobilenet_v3_large_fpn", build_fasterrcnn_mobilenet_v3_large_fpn},
+      {"ssd300_vgg16", build_ssd300_vgg16}, {"ssd512_vgg16", build_ssd512_vgg16},
+      {"ssdlite320_mobilenet_v3_large", build_ssdlite320_mobilenet_v3_large},
+      {"fcn_resnet50", build_fcn_resnet50},    {"fcn_resnet101", build_fcn_resnet101},
+      {"fcn32s_vgg16", build_fcn32s_vgg16},    {"fcn16s_vgg16", build_fcn16s_vgg16},
+      {"fcn8s_vgg16", build_fcn8s_vgg16},
+      {"maskrcnn_resnet50_fpn", build_maskrcnn_resnet50_fpn}, {"maskrcnn_resnet50_fpn_v2", build_maskrcnn_resnet50_fpn_v2},
+      {"yolov1", build_yolov1},
   };
   return table;
 }

@@ -13,7 +13,7 @@ int conv_bn(GraphBuilder& b, const std::string& conv, const std::string& bn, int
   return b.batch_norm(bn, b.conv(conv, x, spec), eps);
 }
 
-int block(GraphBuilder& b, const std::string& name, int x, int planes, int stride, const ResNetArch& arch) {
+int block(GraphBuilder& b, const std::string& name, int x, int planes, int stride, int dilation, const ResNetArch& arch) {
   const int expansion = arch.bottleneck ? 4 : 1;
   const float eps = arch.bn_eps;
   const int in = b.channels(x);
@@ -22,7 +22,7 @@ int block(GraphBuilder& b, const std::string& name, int x, int planes, int strid
     const int width = planes * arch.width_per_group / 64 * arch.groups;
     y = b.relu(name + ".relu1", conv_bn(b, name + ".conv1", name + ".bn1", x, {width, {1, 1}, {1, 1}, {0, 0}, 1, {1, 1}, false}, eps));
     y = b.relu(name + ".relu2", conv_bn(b, name + ".conv2", name + ".bn2", y,
-                                        {width, {3, 3}, {stride, stride}, {1, 1}, arch.groups, {1, 1}, false}, eps));
+                                        {width, {3, 3}, {stride, stride}, {dilation, dilation}, arch.groups, {dilation, dilation}, false}, eps));
     y = conv_bn(b, name + ".conv3", name + ".bn3", y, {planes * 4, {1, 1}, {1, 1}, {0, 0}, 1, {1, 1}, false}, eps);
   } else {
     y = b.relu(name + ".relu1",
@@ -59,12 +59,15 @@ std::array<int, 4> resnet_body(GraphBuilder& b, int x, const ResNetArch& arch, c
   x = conv_bn(b, prefix + "conv1", prefix + "bn1", x, {64, {7, 7}, {2, 2}, {3, 3}, 1, {1, 1}, false}, arch.bn_eps);
   x = b.max_pool(prefix + "maxpool", b.relu(prefix + "relu", x), {3, 3}, {2, 2}, {1, 1});
   std::array<int, 4> stages{};
+  int dilation = 1;
   for (int stage = 0; stage < 4; ++stage) {
     const int planes = 64 << stage;
-    for (int i = 0; i < arch.blocks[stage]; ++i) {
-      const int stride = (stage > 0 && i == 0) ? 2 : 1;
-      x = block(b, cat(prefix, "layer", stage + 1, ".", i), x, planes, stride, arch);
-    }
+    // torchvision's _make_layer: a dilated stage's first block keeps the previous dilation.
+    const int previous_dilation = dilation;
+    int stride = stage > 0 ? 2 : 1;
+    if (stage > 0 && arch.dilate[stage - 1]) dilation *= stride, stride = 1;
+    for (int i = 0; i < arch.blocks[stage]; ++i)
+      x = block(b, cat(prefix, "layer", stage + 1, ".", i), x, planes, i == 0 ? stride : 1, i == 0 ? previous_dilation : dilation, arch);
     stages[stage] = x;
   }
   return stages;

@@ -17,6 +17,9 @@ struct ResNetArch {
   int groups = 1;                          // ResNeXt
   int width_per_group = 64;                // wide ResNets
   float bn_eps = 1e-5f;                    // of every BatchNorm2d (or FrozenBatchNorm2d)
+  // torchvision's replace_stride_with_dilation for layer2..layer4: the stage keeps its
+  // input's stride and dilates its 3x3 convs instead (FCN / DeepLab: [false, true, true]).
+  std::array<bool, 3> dilate{false, false, false};
 };
 
 // The architecture of ResNet-`depth` (18, 34, 50, 101, 152) with `groups` and
@@ -24,7 +27,7 @@ struct ResNetArch {
 ResNetArch read_resnet_arch(ObjectReader& arch, int depth);
 
 // The stem (conv1, bn1, relu, maxpool) and the four stages from `x`, node names prefixed
-// by `prefix`. Returns the outputs of layer1..layer4 (strides 4, 8, 16, 32).
+// by `prefix`. Returns the outputs of layer1..layer4 (strides 4, 8, 16, 32 without dilation).
 std::array<int, 4> resnet_body(GraphBuilder& b, int x, const ResNetArch& arch, const std::string& prefix = "");
 
 // torchvision's BackboneWithFPN over resnet_body with FrozenBatchNorm2d (arch.bn_eps),

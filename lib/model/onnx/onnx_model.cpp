@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <map>
 
 #include "core/error.hpp"
 #include "core/half.hpp"
@@ -34,6 +35,47 @@ void copy_raw(const std::string& raw, std::vector<T>& out) {
   std::memcpy(out.data(), raw.data(), out.size() * sizeof(T));
 }
 
+
+// The order to convert nodes in: the file's, with a node moved after the producers of its
+// inputs when the file lists it earlier. ONNX requires topological order, but some tools
+// break it (onnxconverter-common's fp16 conversion appends the Cast nodes it inserts at the
+// end of the graph, as in imgly's ISNet); ONNX Runtime sorts, so we do too. With a cycle the
+// file's order is kept, and converting reports the first node whose input is not there.
+std::vector<int> topological_order(const onnx::GraphProto& g) {
+  const int n = g.node_size();
+  std::map<std::string, int> producer;
+  for (int i = 0; i < n; ++i)
+    for (const auto& out : g.node(i).output())
+      if (!out.empty()) producer.emplace(out, i);
+  enum : char { New, Open, Done };
+  std::vector<char> state(static_cast<size_t>(n), New);
+  std::vector<int> order;
+  bool cycle = false;
+  for (int root = 0; root < n; ++root) {
+    if (state[root] != New) continue;
+    std::vector<std::pair<int, int>> stack{{root, 0}};  // node, next input to look at (depth-first, no recursion)
+    state[root] = Open;
+    while (!stack.empty()) {
+      const auto [v, k] = stack.back();
+      if (k < g.node(v).input_size()) {
+        ++stack.back().second;
+        const auto it = producer.find(g.node(v).input(k));
+        if (it == producer.end() || it->second == v) continue;
+        if (state[it->second] == Open) cycle = true;
+        if (state[it->second] != New) continue;
+        state[it->second] = Open;
+        stack.emplace_back(it->second, 0);
+      } else {
+        state[v] = Done;
+        order.push_back(v);
+        stack.pop_back();
+      }
+    }
+  }
+  if (cycle)
+    for (int i = 0; i < n; ++i) order[i] = i;
+  return order;
+}
 
 }  // namespace
 
@@ -287,7 +329,8 @@ Graph OnnxModel::build(const std::vector<Shape>& float_input_shapes, const std::
   for (const auto& [name, value] : initializers_)
     if (!im.has(name)) im.set_constant(name, value);
 
-  for (const auto& node : proto_->graph().node()) {
+  for (int index : topological_order(proto_->graph())) {
+    const auto& node = proto_->graph().node(index);
     if (!node.domain().empty() && node.domain() != "ai.onnx")
       im.fail(node, cat("op domain '", node.domain(), "' is not supported"));
     convert_node(im, node);
