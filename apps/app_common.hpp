@@ -6,14 +6,19 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <opencv2/core.hpp>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "core/tensor.hpp"
 #include "io/atomic_file.hpp"
+#include "io/detection_output.hpp"
 #include "io/inputs.hpp"
 #include "model/model.hpp"
 
@@ -37,6 +42,11 @@ struct CommonOptions {
 
   // The overrides as LoadOptions for Model::load.
   LoadOptions load_options() const;
+  // For tools that load detectors, which take their preprocessing from the config: throws
+  // ModelError naming the first preprocessing flag given (--labels is fine).
+  void refuse_preprocessing_flags(const std::string& why) const;
+  // The --labels file's names, or `fallback` without one.
+  std::vector<std::string> labels_or(const std::vector<std::string>& fallback) const;
 };
 
 void add_common_flags(CLI::App& app, CommonOptions& options);
@@ -65,7 +75,38 @@ InputList discover_reporting(const char* tool, const CommonOptions& o, JsonLines
 // Reports one failed input: a line on stderr now; returns the error object for the JSON stream.
 nlohmann::ordered_json report_input_error(const char* tool, const std::string& image, const std::string& message);
 
+// One input image as the batch loop hands it to a tool.
+struct LoadedImage {
+  std::string path;
+  cv::Mat image;  // 8-bit BGR, for drawing and the output sizes
+  int64_t coco_id = 0;
+  double pre_ms = 0;  // decoding and conversion
+};
+
+// Answers each input of a detector or segmenter tool, in batches of o.batch: discovers the
+// inputs (discover_reporting), decodes each image, looks up its COCO image id when `coco` is
+// given, and calls `check(loaded)` (when given) for a tool's own per-image requirements; an
+// InputError in any of these is reported in that input's place. Then `work(batch, images,
+// failures)` gets the batch's images also as rgb_tensor (what detectors and segmenters take)
+// and returns one line per image (counting what it reports as failed). Lines are written to
+// `out` in input order. Returns the number of failed inputs.
+using BatchWork = std::function<std::vector<nlohmann::ordered_json>(const std::vector<LoadedImage>& batch,
+                                                                    const std::vector<Tensor>& images, int& failures)>;
+int for_each_batch(const char* tool, const CommonOptions& o, JsonLines& out, const CocoResults* coco,
+                   const std::function<void(const LoadedImage&)>& check, const BatchWork& work);
+
 // Milliseconds rounded to 0.01, for the "ms" fields.
 double round_ms(double ms);
+
+// The clock of the "ms" fields, and the milliseconds since `start` on it.
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point start);
+
+// The name of class `id` in `labels`, or the id as text when there is none.
+std::string class_label(const std::vector<std::string>& labels, int id);
+
+// Encodes `image` in the format of the path's extension (.jpg, .png) and writes it
+// atomically; InputError naming the path when it cannot be encoded or written.
+void write_image(const std::filesystem::path& path, const cv::Mat& image);
 
 }  // namespace osprey

@@ -1,5 +1,4 @@
 // osprey-classify: the k most likely classes for every input image, one JSON line each.
-#include <chrono>
 #include <cmath>
 #include <opencv2/core.hpp>
 
@@ -19,9 +18,6 @@ using namespace osprey;
 namespace {
 
 constexpr const char* kTool = "osprey-classify";
-
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 struct Loaded {
   std::string path;

@@ -2,7 +2,6 @@
 // pixels, class id, label, score); optionally annotated images, COCO results and YOLO
 // text files. With --proposals, Fast R-CNN: the RoI heads run on the given boxes and the
 // RPN's proposals are not computed.
-#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -18,7 +17,6 @@
 #include "io/detection_output.hpp"
 #include "io/image.hpp"
 #include "io/inputs.hpp"
-#include "io/progress.hpp"
 #include "model/model.hpp"
 
 using namespace osprey;
@@ -27,9 +25,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kTool = "osprey-detect";
-
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 struct DetectOptions {
   // Unset: the model's defaults (torchvision's for R-CNN and SSD, Ultralytics' for YOLO).
@@ -78,18 +73,6 @@ const std::vector<detect::Box>& proposals_for(const ProposalMap& map, const std:
   return it->second;
 }
 
-// 8-bit BGR -> float32 [3, H, W] RGB in [0, 1], the detector's input.
-Tensor to_rgb_tensor(const cv::Mat& bgr) {
-  Tensor t(Shape{3, bgr.rows, bgr.cols});
-  const size_t plane = static_cast<size_t>(bgr.rows) * bgr.cols;
-  for (int y = 0; y < bgr.rows; ++y) {
-    const uint8_t* row = bgr.ptr<uint8_t>(y);
-    for (int x = 0; x < bgr.cols; ++x)
-      for (int c = 0; c < 3; ++c) t.data[c * plane + static_cast<size_t>(y) * bgr.cols + x] = row[x * 3 + (2 - c)] / 255.0f;
-  }
-  return t;
-}
-
 // --classes: names or ids -> the set of class ids to keep (empty: all).
 std::set<int> class_filter(const std::vector<std::string>& wanted, const std::vector<std::string>& labels) {
   std::set<int> ids;
@@ -103,12 +86,6 @@ std::set<int> class_filter(const std::vector<std::string>& wanted, const std::ve
     ids.insert(static_cast<int>(it - labels.begin()));
   }
   return ids;
-}
-
-void write_file(const std::string& path, const std::string& text) {
-  AtomicFile f(path);
-  f.stream() << text;
-  f.commit();
 }
 
 int run_detection(const CommonOptions& o, const DetectOptions& d) {
@@ -125,97 +102,65 @@ int run_detection(const CommonOptions& o, const DetectOptions& d) {
     params.soft.method = detect::SoftNmsMethod::Gaussian;
     params.soft.sigma = d.soft_sigma;
   }
+  o.refuse_preprocessing_flags("detectors take their preprocessing from the config (set \"input\" or the \"detector\" object there)");
   const ProposalMap given = d.proposals.empty() ? ProposalMap{} : read_proposals(d.proposals);
   auto detector = detect::load_detector(o.model, o.weights, params);
   if (!d.proposals.empty() && !detector->accepts_proposals())
     throw ModelError(cat("--proposals: ", o.model, " is a single-stage detector; only two-stage detectors (Faster R-CNN) take proposals"));
-  const ModelConfig& cfg = detector->config();
-  const std::set<int> keep = class_filter(d.classes, cfg.labels);
-  auto label = [&](int id) { return id >= 0 && id < static_cast<int>(cfg.labels.size()) ? cfg.labels[id] : std::to_string(id); };
+  const std::vector<std::string> labels = o.labels_or(detector->config().labels);
+  const std::set<int> keep = class_filter(d.classes, labels);
 
   std::unique_ptr<CocoResults> coco = d.coco_out.empty() ? nullptr : std::make_unique<CocoResults>(d.coco_gt);
   for (const auto& dir : {d.draw_dir, d.txt_dir})
     if (!dir.empty()) fs::create_directories(dir);
   JsonLines out(o.output);
-  int failures = 0;
-  const InputList inputs = discover_reporting(kTool, o, out, failures);
-  const int total = static_cast<int>(inputs.paths.size());
-  Progress progress(total, o.progress && stderr_is_terminal() && total > 1);
-  struct Loaded {
-    std::string path;
-    cv::Mat image;
-    int64_t coco_id = 0;
-    double pre_ms = 0;
-  };
-  for (int start = 0; start < total; start += o.batch) {
-    const int end = std::min(total, start + o.batch);
-    // Results are written in input order: an unreadable image keeps its place.
-    std::vector<nlohmann::ordered_json> lines(static_cast<size_t>(end - start));
-    std::vector<int> line_of;  // batch slot -> line
-    std::vector<Loaded> loaded;
-    std::vector<Tensor> images;
+  // An image without an entry in --proposals is reported in its place, as unreadable ones are.
+  std::function<void(const LoadedImage&)> check;
+  if (!d.proposals.empty()) check = [&](const LoadedImage& l) { proposals_for(given, l.path); };
+  const int failures = for_each_batch(kTool, o, out, coco.get(), check,
+      [&](const std::vector<LoadedImage>& loaded, const std::vector<Tensor>& images, int& failed) {
     std::vector<std::vector<detect::Box>> proposals;
-    for (int i = start; i < end; ++i) {
-      const std::string& path = inputs.paths[i];
+    if (!d.proposals.empty())
+      for (const LoadedImage& l : loaded) proposals.push_back(proposals_for(given, l.path));
+    const auto t1 = Clock::now();
+    const std::vector<detect::Detections> found =
+        d.proposals.empty() ? detector->detect(images) : detector->detect(images, proposals);
+    const double infer_ms = ms_since(t1) / static_cast<double>(loaded.size());
+    std::vector<nlohmann::ordered_json> lines;
+    for (size_t n = 0; n < loaded.size(); ++n) {
+      const LoadedImage& l = loaded[n];
+      const auto t2 = Clock::now();
+      std::vector<Detection> detections;
+      for (size_t k = 0; k < found[n].scores.size(); ++k) {
+        const int id = static_cast<int>(found[n].labels[k]);
+        if (!keep.empty() && !keep.count(id)) continue;
+        const auto& b = found[n].boxes[k];
+        Detection det{b.x1, b.y1, b.x2, b.y2, id, found[n].scores[k], class_label(labels, id), {}};
+        if (k < found[n].keypoints.size())
+          for (const auto& p : found[n].keypoints[k]) det.keypoints.push_back({p.x, p.y});
+        detections.push_back(std::move(det));
+      }
       try {
-        const auto t0 = Clock::now();
-        Loaded l{path, load_image(path, ChannelOrder::BGR), coco ? coco->image_id(path) : 0, 0};
-        if (!d.proposals.empty()) proposals.push_back(proposals_for(given, path));
-        images.push_back(to_rgb_tensor(l.image));
-        l.pre_ms = ms_since(t0);
-        loaded.push_back(std::move(l));
-        line_of.push_back(i - start);
+        const std::string stem = fs::path(l.path).stem().string();
+        if (!d.draw_dir.empty()) write_image(fs::path(d.draw_dir) / (stem + ".jpg"), draw_detections(l.image, detections));
+        if (!d.txt_dir.empty())
+          write_file_atomically((fs::path(d.txt_dir) / (stem + ".txt")).string(), yolo_lines(detections, l.image.cols, l.image.rows));
+        if (coco) coco->add(l.coco_id, detections);
+        lines.push_back({{"image", l.path},
+                         {"width", l.image.cols},
+                         {"height", l.image.rows},
+                         {"task", "detect"},
+                         {"model", detector->config().name},
+                         {"detections", detections_json(detections)},
+                         {"ms", {{"pre", round_ms(l.pre_ms)}, {"infer", round_ms(infer_ms)}, {"post", round_ms(ms_since(t2))}}}});
       } catch (const InputError& e) {
-        lines[i - start] = report_input_error(kTool, path, e.what());
-        ++failures;
+        lines.push_back(report_input_error(kTool, l.path, e.what()));
+        ++failed;
       }
     }
-    if (!loaded.empty()) {
-      const auto t1 = Clock::now();
-      const std::vector<detect::Detections> found =
-          d.proposals.empty() ? detector->detect(images) : detector->detect(images, proposals);
-      const double infer_ms = ms_since(t1) / static_cast<double>(loaded.size());
-      for (size_t n = 0; n < loaded.size(); ++n) {
-        const Loaded& l = loaded[n];
-        const auto t2 = Clock::now();
-        std::vector<Detection> detections;
-        for (size_t k = 0; k < found[n].scores.size(); ++k) {
-          const int id = static_cast<int>(found[n].labels[k]);
-          if (!keep.empty() && !keep.count(id)) continue;
-          const auto& b = found[n].boxes[k];
-          Detection det{b.x1, b.y1, b.x2, b.y2, id, found[n].scores[k], label(id), {}};
-          if (k < found[n].keypoints.size())
-            for (const auto& p : found[n].keypoints[k]) det.keypoints.push_back({p.x, p.y});
-          detections.push_back(std::move(det));
-        }
-        try {
-          const std::string stem = fs::path(l.path).stem().string();
-          if (!d.draw_dir.empty()) {
-            std::vector<uchar> jpeg;
-            cv::imencode(".jpg", draw_detections(l.image, detections), jpeg);
-            write_file((fs::path(d.draw_dir) / (stem + ".jpg")).string(), std::string(jpeg.begin(), jpeg.end()));
-          }
-          if (!d.txt_dir.empty())
-            write_file((fs::path(d.txt_dir) / (stem + ".txt")).string(), yolo_lines(detections, l.image.cols, l.image.rows));
-          if (coco) coco->add(l.coco_id, detections);
-          lines[line_of[n]] = {{"image", l.path},
-                               {"width", l.image.cols},
-                               {"height", l.image.rows},
-                               {"task", "detect"},
-                               {"model", cfg.name},
-                               {"detections", detections_json(detections)},
-                               {"ms", {{"pre", round_ms(l.pre_ms)}, {"infer", round_ms(infer_ms)}, {"post", round_ms(ms_since(t2))}}}};
-        } catch (const InputError& e) {
-          lines[line_of[n]] = report_input_error(kTool, l.path, e.what());
-          ++failures;
-        }
-      }
-    }
-    for (const auto& line : lines) out.write(line);
-    progress.update(end);
-  }
-  progress.finish();
-  if (coco) write_file(d.coco_out, coco->results().dump() + "\n");
+    return lines;
+  });
+  if (coco) write_file_atomically(d.coco_out, coco->results().dump() + "\n");
   out.commit();
   return failures ? 1 : 0;
 }

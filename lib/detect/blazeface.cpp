@@ -6,7 +6,7 @@
 #include <stdexcept>
 
 #include "core/error.hpp"
-#include "detect/transform.hpp"
+#include "detect/stretched_input.hpp"
 #include "model/json_reader.hpp"
 #include "model/model.hpp"
 
@@ -100,21 +100,8 @@ std::unique_ptr<BlazeFace> BlazeFace::load(const std::string& config, const Blaz
 
 const ModelConfig& BlazeFace::config() const { return model_->config(); }
 
-Tensor BlazeFace::network_input(const Tensor& image) const {
-  if (image.shape.size() != 3 || image.shape[0] != 3)
-    throw std::invalid_argument(cat("BlazeFace: expected an image [3, H, W], got ", to_string(image.shape)));
-  const Tensor resized = resize_bilinear(image, size_, size_);
-  const InputSpec& spec = config().input;
-  Tensor x(Shape{1, 3, size_, size_});
-  const size_t plane = static_cast<size_t>(size_) * static_cast<size_t>(size_);
-  for (size_t c = 0; c < 3; ++c) {
-    const size_t from = spec.channels == ChannelOrder::BGR ? 2 - c : c;
-    // Pixels arrive as 8-bit / 255; the spec's scale applies to 8-bit values.
-    const float scale = spec.scale * 255.0f, mean = spec.mean[c], inv_std = 1.0f / spec.std[c];
-    for (size_t i = 0; i < plane; ++i) x.data[c * plane + i] = (resized.data[from * plane + i] * scale - mean) * inv_std;
-  }
-  return x;
-}
+// load checked that the input is size_ x size_ with 3 channels.
+Tensor BlazeFace::network_input(const Tensor& image) const { return stretched_input(image, config().input); }
 
 std::vector<Detections> BlazeFace::detect(std::span<const Tensor> images) {
   std::vector<Detections> result;
@@ -154,20 +141,18 @@ std::vector<Detections> BlazeFace::detect(std::span<const Tensor> images) {
 std::unique_ptr<Detector> load_blazeface_detector(const std::string& config, const std::string& weights, const DetectorOptions& options) {
   if (!weights.empty()) throw ModelError(cat(config, ": a TF.js detector carries its weights; --weights does not apply"));
   BlazeFaceParams p;
-  const nlohmann::json doc = read_json_file(config);
-  ObjectReader d(doc.at("detector"), config, "detector");
-  d.string("kind");
-  if (d.has("strides")) p.strides = d.integers("strides");
-  if (d.has("anchors_per_cell")) p.anchors_per_cell = d.integers("anchors_per_cell");
-  p.selection.score_thresh = static_cast<float>(d.number("score_thresh", p.selection.score_thresh));
-  p.selection.iou_thresh = d.number("iou_thresh", p.selection.iou_thresh);
-  p.selection.max_detections = d.integer("max_detections", static_cast<int>(p.selection.max_detections));
-  d.finish();
-  for (int v : p.strides)
-    if (v < 1) d.fail("strides", cat("expected positive strides, got ", v));
-  for (int v : p.anchors_per_cell)
-    if (v < 1) d.fail("anchors_per_cell", cat("expected positive counts, got ", v));
-  if (p.selection.max_detections < 1) d.fail("max_detections", cat("expected a positive count, got ", p.selection.max_detections));
+  read_detector_object(config, [&](ObjectReader& d) {
+    if (d.has("strides")) p.strides = d.integers("strides");
+    if (d.has("anchors_per_cell")) p.anchors_per_cell = d.integers("anchors_per_cell");
+    p.selection.score_thresh = static_cast<float>(d.number("score_thresh", p.selection.score_thresh));
+    p.selection.iou_thresh = d.number("iou_thresh", p.selection.iou_thresh);
+    p.selection.max_detections = d.integer("max_detections", static_cast<int>(p.selection.max_detections));
+    for (int v : p.strides)
+      if (v < 1) d.fail("strides", cat("expected positive strides, got ", v));
+    for (int v : p.anchors_per_cell)
+      if (v < 1) d.fail("anchors_per_cell", cat("expected positive counts, got ", v));
+    if (p.selection.max_detections < 1) d.fail("max_detections", cat("expected a positive count, got ", p.selection.max_detections));
+  });
   p.selection = options.apply(p.selection);
   return BlazeFace::load(config, p);
 }

@@ -77,19 +77,17 @@ std::vector<Detections> CenterNet::detect(std::span<const Tensor> images) {
 std::unique_ptr<Detector> load_centernet_detector(const std::string& config, const std::string& weights, const DetectorOptions& options) {
   if (!weights.empty()) throw ModelError(cat(config, ": a TF.js detector carries its weights; --weights does not apply"));
   CenterNetParams p;
-  const nlohmann::json doc = read_json_file(config);
-  ObjectReader d(doc.at("detector"), config, "detector");
-  d.string("kind");
-  p.stride = d.integer("stride", p.stride);
-  p.top_k = d.integer("top_k", p.top_k);
-  p.select.score_thresh = static_cast<float>(d.number("score_thresh", p.select.score_thresh));
-  p.select.iou_thresh = d.number("iou_thresh", p.select.iou_thresh);
-  p.select.max_detections = d.integer("max_detections", static_cast<int>(p.select.max_detections));
-  if (!d.boolean("agnostic", true)) p.select.suppression = Suppression::PerClass;
-  d.finish();
-  if (p.stride <= 0) d.fail("stride", cat("expected a positive stride, got ", p.stride));
-  if (p.top_k < 1) d.fail("top_k", cat("expected a positive count, got ", p.top_k));
-  if (p.select.max_detections < 1) d.fail("max_detections", cat("expected a positive count, got ", p.select.max_detections));
+  read_detector_object(config, [&](ObjectReader& d) {
+    p.stride = d.integer("stride", p.stride);
+    p.top_k = d.integer("top_k", p.top_k);
+    p.select.score_thresh = static_cast<float>(d.number("score_thresh", p.select.score_thresh));
+    p.select.iou_thresh = d.number("iou_thresh", p.select.iou_thresh);
+    p.select.max_detections = d.integer("max_detections", static_cast<int>(p.select.max_detections));
+    if (!d.boolean("agnostic", true)) p.select.suppression = Suppression::PerClass;
+    if (p.stride <= 0) d.fail("stride", cat("expected a positive stride, got ", p.stride));
+    if (p.top_k < 1) d.fail("top_k", cat("expected a positive count, got ", p.top_k));
+    if (p.select.max_detections < 1) d.fail("max_detections", cat("expected a positive count, got ", p.select.max_detections));
+  });
   p.select = options.apply(p.select);
   return std::make_unique<CenterNet>(Model::load(config), std::move(p));
 }

@@ -276,18 +276,16 @@ std::vector<Detections> DbText::detect(std::span<const Tensor> images) {
 std::unique_ptr<Detector> load_db_text_detector(const std::string& config, const std::string& weights, const DetectorOptions& options) {
   if (!weights.empty()) throw ModelError(cat(config, ": an ONNX detector holds its weights; --weights does not apply"));
   DbParams p;
-  const nlohmann::json doc = read_json_file(config);
-  ObjectReader d(doc.at("detector"), config, "detector");
-  d.string("kind");
-  p.thresh = static_cast<float>(d.number("thresh", p.thresh));
-  p.box_thresh = d.number("box_thresh", p.box_thresh);
-  p.unclip_ratio = d.number("unclip_ratio", p.unclip_ratio);
-  p.max_candidates = d.integer("max_candidates", p.max_candidates);
-  p.limit_side_len = d.integer("limit_side_len", p.limit_side_len);
-  const std::string limit_type = d.string("limit_type", "max");
-  if (limit_type != "max" && limit_type != "min") d.fail("limit_type", cat("expected \"max\" or \"min\", got \"", limit_type, "\""));
-  p.limit_max = limit_type == "max";
-  d.finish();
+  read_detector_object(config, [&](ObjectReader& d) {
+    p.thresh = static_cast<float>(d.number("thresh", p.thresh));
+    p.box_thresh = d.number("box_thresh", p.box_thresh);
+    p.unclip_ratio = d.number("unclip_ratio", p.unclip_ratio);
+    p.max_candidates = d.integer("max_candidates", p.max_candidates);
+    p.limit_side_len = d.integer("limit_side_len", p.limit_side_len);
+    const std::string limit_type = d.string("limit_type", "max");
+    if (limit_type != "max" && limit_type != "min") d.fail("limit_type", cat("expected \"max\" or \"min\", got \"", limit_type, "\""));
+    p.limit_max = limit_type == "max";
+  });
   if (p.limit_side_len < 32) throw ModelError(cat(config, ": detector.limit_side_len: expected at least 32, got ", p.limit_side_len));
   if (!(p.unclip_ratio > 0)) throw ModelError(cat(config, ": detector.unclip_ratio: expected a positive number, got ", p.unclip_ratio));
   if (options.score_thresh) p.box_thresh = *options.score_thresh;

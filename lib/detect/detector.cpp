@@ -70,6 +70,17 @@ std::vector<Detections> Detector::detect(std::span<const Tensor>, std::span<cons
   throw ModelError(cat("'", config().name, "' does not take proposals (only two-stage detectors do)"));
 }
 
+bool read_detector_object(const std::string& config, const std::function<void(ObjectReader&)>& read) {
+  const nlohmann::json doc = read_json_file(config);
+  ObjectReader top(doc, config);
+  if (!top.has("detector")) return false;
+  ObjectReader d = top.object("detector");
+  d.string("kind");
+  read(d);
+  d.finish();
+  return true;
+}
+
 std::vector<std::string> detector_kinds() {
   std::vector<std::string> out;
   for (const auto& k : kinds()) out.emplace_back(k.kind);

@@ -4,6 +4,7 @@
 // without one, by its architecture family (fasterrcnn_* -> "faster_rcnn", ...).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -15,6 +16,7 @@
 
 namespace osprey {
 struct ModelConfig;
+class ObjectReader;
 }
 
 namespace osprey::detect {
@@ -53,6 +55,12 @@ class Detector {
 // file. Throws ModelError naming the config when it describes no detector.
 std::unique_ptr<Detector> load_detector(const std::string& config, const std::string& weights = "",
                                         const DetectorOptions& options = {});
+
+// Reads the config's "detector" object strictly, for a kind's loader: `read` gets its reader
+// ("kind" already read) to take the kind's keys and check their values; a key it leaves
+// unread is then a ModelError naming the config and the key. Returns false, calling
+// nothing, when the config has no "detector" object (its family implied the kind).
+bool read_detector_object(const std::string& config, const std::function<void(ObjectReader&)>& read);
 
 // The detector kinds load_detector knows, for messages.
 std::vector<std::string> detector_kinds();

@@ -39,15 +39,13 @@ std::unique_ptr<MaskRcnn> MaskRcnn::load(const std::string& config, const std::s
     throw ModelError(cat(config, ": architecture.family: '", family,
                          "' is not a Mask R-CNN family (maskrcnn_resnet50_fpn, maskrcnn_resnet50_fpn_v2)"));
   MaskRcnnParams p = params;
-  if (top.has("detector")) {
-    ObjectReader d = top.object("detector");
+  read_detector_object(config, [&](ObjectReader& d) {
     const std::string kind = d.string("kind");
     if (kind != "mask_rcnn") d.fail("kind", cat("expected \"mask_rcnn\" for family ", family, ", got \"", kind, "\""));
     const double threshold = d.number("mask_threshold", p.mask_threshold);
     if (!(threshold >= 0 && threshold < 1)) d.fail("mask_threshold", "must be in [0, 1)");
     p.mask_threshold = static_cast<float>(threshold);
-    d.finish();
-  }
+  });
   std::unique_ptr<FasterRcnn> rcnn = FasterRcnn::load(config, weights, p.rcnn);
   p.rcnn = rcnn->params();
   const MaskHeadArch arch = maskrcnn_mask_head_arch(family, rcnn->arch());

@@ -5,7 +5,6 @@
 #include <stdexcept>
 
 #include "core/error.hpp"
-#include "detect/transform.hpp"
 #include "model/json_reader.hpp"
 #include "model/model.hpp"
 
@@ -62,30 +61,6 @@ Candidates nanodet_candidates(std::span<const Tensor> scores, std::span<const Te
   return out;
 }
 
-Tensor stretched_input(const Tensor& image, const InputSpec& spec) {
-  if (image.shape.size() != 3 || image.shape[0] != 3)
-    throw std::invalid_argument(cat("expected an image [3, H, W], got ", to_string(image.shape)));
-  const Tensor resized = resize_bilinear(image, spec.height, spec.width);
-  const int64_t plane = static_cast<int64_t>(spec.height) * spec.width;
-  const int channels = spec.channel_count();
-  Tensor out(Shape{1, channels, spec.height, spec.width});
-  for (int c = 0; c < channels; ++c) {
-    const float scale = 255.0f * spec.scale / spec.std[static_cast<size_t>(c)];
-    const float offset = spec.mean[static_cast<size_t>(c)] / spec.std[static_cast<size_t>(c)];
-    float* dst = out.data.data() + c * plane;
-    if (spec.channels == ChannelOrder::Gray) {
-      for (int64_t k = 0; k < plane; ++k)
-        dst[k] = (0.299f * resized.data[static_cast<size_t>(k)] + 0.587f * resized.data[static_cast<size_t>(plane + k)] +
-                  0.114f * resized.data[static_cast<size_t>(2 * plane + k)]) * scale - offset;
-      continue;
-    }
-    const int64_t from = spec.channels == ChannelOrder::BGR ? 2 - c : c;
-    const float* src = resized.data.data() + from * plane;
-    for (int64_t k = 0; k < plane; ++k) dst[k] = src[k] * scale - offset;
-  }
-  return out;
-}
-
 Detections select_and_rescale(Candidates c, int64_t input_h, int64_t input_w, int64_t image_h, int64_t image_w,
                               const SelectionParams& select) {
   Detections d = select_detections(c.boxes, c.scores, c.labels, select);
@@ -121,20 +96,18 @@ std::vector<Detections> NanoDet::detect(std::span<const Tensor> images) {
 std::unique_ptr<Detector> load_nanodet_detector(const std::string& config, const std::string& weights, const DetectorOptions& options) {
   if (!weights.empty()) throw ModelError(cat(config, ": a TF.js detector carries its weights; --weights does not apply"));
   NanoDetParams p;
-  const nlohmann::json doc = read_json_file(config);
-  ObjectReader d(doc.at("detector"), config, "detector");
-  d.string("kind");
-  if (d.has("strides")) p.strides = d.integers("strides");
-  p.reg_max = d.integer("reg_max", p.reg_max);
-  p.select.score_thresh = static_cast<float>(d.number("score_thresh", p.select.score_thresh));
-  p.select.iou_thresh = d.number("iou_thresh", p.select.iou_thresh);
-  p.select.max_detections = d.integer("max_detections", static_cast<int>(p.select.max_detections));
-  d.finish();
-  if (p.strides.empty()) d.fail("strides", "expected at least one stride");
-  for (int s : p.strides)
-    if (s <= 0) d.fail("strides", cat("expected positive strides, got ", s));
-  if (p.reg_max < 1) d.fail("reg_max", cat("expected at least 1, got ", p.reg_max));
-  if (p.select.max_detections < 1) d.fail("max_detections", cat("expected a positive count, got ", p.select.max_detections));
+  read_detector_object(config, [&](ObjectReader& d) {
+    if (d.has("strides")) p.strides = d.integers("strides");
+    p.reg_max = d.integer("reg_max", p.reg_max);
+    p.select.score_thresh = static_cast<float>(d.number("score_thresh", p.select.score_thresh));
+    p.select.iou_thresh = d.number("iou_thresh", p.select.iou_thresh);
+    p.select.max_detections = d.integer("max_detections", static_cast<int>(p.select.max_detections));
+    if (p.strides.empty()) d.fail("strides", "expected at least one stride");
+    for (int s : p.strides)
+      if (s <= 0) d.fail("strides", cat("expected positive strides, got ", s));
+    if (p.reg_max < 1) d.fail("reg_max", cat("expected at least 1, got ", p.reg_max));
+    if (p.select.max_detections < 1) d.fail("max_detections", cat("expected a positive count, got ", p.select.max_detections));
+  });
   p.select = options.apply(p.select);
   return std::make_unique<NanoDet>(Model::load(config), std::move(p));
 }

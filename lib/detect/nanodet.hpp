@@ -17,6 +17,7 @@
 #include "core/tensor.hpp"
 #include "detect/detections.hpp"
 #include "detect/detector.hpp"
+#include "detect/stretched_input.hpp"  // NanoDet's input, also CenterNet's
 #include "model/config.hpp"
 
 namespace osprey {
@@ -41,11 +42,6 @@ struct Candidates {
 };
 Candidates nanodet_candidates(std::span<const Tensor> scores, std::span<const Tensor> distributions, int64_t input_h,
                               int64_t input_w, const NanoDetParams& params);
-
-// An image (float32 [3, H, W], RGB in [0, 1]) stretched to the network input (bilinear,
-// half-pixel centres) and normalised as the config's input says: channel order, 8-bit
-// pixel * scale, then (x - mean) / std. Returns [1, C, h, w].
-Tensor stretched_input(const Tensor& image, const InputSpec& spec);
 
 // Candidates in input pixels -> selected detections in the image's pixels (clipped).
 Detections select_and_rescale(Candidates c, int64_t input_h, int64_t input_w, int64_t image_h, int64_t image_w,

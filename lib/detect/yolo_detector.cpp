@@ -54,21 +54,16 @@ std::unique_ptr<YoloDetector> YoloDetector::load(const std::string& config, cons
   if (heads.empty()) throw ModelError(cat(config, ": the network has no [yolo], [region] or [detection] layer: not a detector"));
   YoloParams p;
   p.letterbox = heads.front().kind != darknet::Head::Kind::Detection;
-  if (!darknet::is_darknet_cfg(config)) {
-    const nlohmann::json doc = read_json_file(config);
-    if (doc.contains("detector")) {
-      ObjectReader d(doc.at("detector"), config, "detector");
-      d.string("kind");
+  if (!darknet::is_darknet_cfg(config))
+    read_detector_object(config, [&](ObjectReader& d) {
       p.selection.score_thresh = static_cast<float>(d.number("score_thresh", p.selection.score_thresh));
       p.selection.iou_thresh = d.number("iou_thresh", p.selection.iou_thresh);
       p.selection.max_detections = d.integer("max_detections", static_cast<int>(p.selection.max_detections));
       const std::string resize = d.string("resize", p.letterbox ? "letterbox" : "stretch");
       if (resize != "letterbox" && resize != "stretch") d.fail("resize", cat("expected letterbox or stretch, got '", resize, "'"));
       p.letterbox = resize == "letterbox";
-      d.finish();
       if (p.selection.max_detections < 1) d.fail("max_detections", "expected a positive count");
-    }
-  }
+    });
   p.selection = options.apply(p.selection);
   const ModelConfig& cfg = model->config();
   if (cfg.input.channels != ChannelOrder::RGB) throw ModelError(cat(config, ": a yolo detector needs a 3-channel RGB network input"));

@@ -161,15 +161,13 @@ std::unique_ptr<Detector> load_yolo(const std::string& config, const std::string
     throw ModelError(cat(config, ": an ONNX detector holds its weights; --weights does not apply"));
   YoloNmsParams p;
   p.iou_thres = layout == YoloLayout::V5 ? 0.45 : 0.7;  // detect.py's / Ultralytics' predict defaults
-  const nlohmann::json doc = read_json_file(config);
-  ObjectReader d(doc.at("detector"), config, "detector");
-  d.string("kind");
-  p.conf_thres = static_cast<float>(d.number("score_thresh", p.conf_thres));
-  p.iou_thres = d.number("iou_thresh", p.iou_thres);
-  p.max_det = d.integer("max_detections", static_cast<int>(p.max_det));
-  p.max_nms = d.integer("max_nms", static_cast<int>(p.max_nms));
-  p.agnostic = d.boolean("agnostic", p.agnostic);
-  d.finish();
+  read_detector_object(config, [&](ObjectReader& d) {
+    p.conf_thres = static_cast<float>(d.number("score_thresh", p.conf_thres));
+    p.iou_thres = d.number("iou_thresh", p.iou_thres);
+    p.max_det = d.integer("max_detections", static_cast<int>(p.max_det));
+    p.max_nms = d.integer("max_nms", static_cast<int>(p.max_nms));
+    p.agnostic = d.boolean("agnostic", p.agnostic);
+  });
   if (p.max_det < 1) throw ModelError(cat(config, ": detector.max_det: expected a positive count, got ", p.max_det));
   if (p.max_nms < 1) throw ModelError(cat(config, ": detector.max_nms: expected a positive count, got ", p.max_nms));
   SelectionParams s;

@@ -50,4 +50,10 @@ void remove_pending_atomic_files() {
     if (const char* name = slot.load()) ::unlink(name);
 }
 
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  AtomicFile f(path);
+  f.stream() << bytes;
+  f.commit();
+}
+
 }  // namespace osprey

@@ -25,6 +25,9 @@ class AtomicFile {
   bool committed_ = false;
 };
 
+// Writes `bytes` to `path` atomically (an AtomicFile written and committed at once).
+void write_file_atomically(const std::string& path, const std::string& bytes);
+
 // Removes every temporary file of live AtomicFiles; for signal handlers (async-signal-safe).
 void remove_pending_atomic_files();
 

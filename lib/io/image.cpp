@@ -56,4 +56,15 @@ cv::Mat load_image(const std::string& path, ChannelOrder channels) {
   return image;
 }
 
+Tensor rgb_tensor(const cv::Mat& bgr) {
+  Tensor t(Shape{3, bgr.rows, bgr.cols});
+  const size_t plane = static_cast<size_t>(bgr.rows) * bgr.cols;
+  for (int y = 0; y < bgr.rows; ++y) {
+    const uint8_t* row = bgr.ptr<uint8_t>(y);
+    for (int x = 0; x < bgr.cols; ++x)
+      for (int c = 0; c < 3; ++c) t.data[c * plane + static_cast<size_t>(y) * bgr.cols + x] = row[x * 3 + (2 - c)] / 255.0f;
+  }
+  return t;
+}
+
 }  // namespace osprey

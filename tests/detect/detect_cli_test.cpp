@@ -2,8 +2,6 @@
 // from the reference fixture) on darknet's photos: JSON lines, COCO results (loadRes's
 // schema), YOLO text files, annotated images, class filters and bad inputs.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -11,8 +9,11 @@
 #include <set>
 #include <sstream>
 
+#include "../cli_run.hpp"
+
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace osprey::test;
 
 namespace {
 
@@ -20,39 +21,12 @@ const std::string kConfig = std::string(OSPREY_SOURCE_DIR) + "/configs/fasterrcn
 const std::string kWeights = std::string(OSPREY_DETECT_REFS) + "/detector/fasterrcnn_resnet50_fpn.safetensors";
 const std::string kPhotos = std::string(OSPREY_SOURCE_DIR) + "/assets/photos/darknet";
 
-struct Result {
-  int code;
-  std::string out, err;
-};
+const fs::path kWorkDir = fs::path(OSPREY_BINARY_DIR) / "detect_cli";
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+fs::path scratch(const std::string& name) { return fresh_directory(kWorkDir / name); }
 
-fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::path(OSPREY_BINARY_DIR) / "detect_cli" / name;
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  return dir;
-}
-
-Result detect(const std::string& args) {
-  const fs::path dir = fs::path(OSPREY_BINARY_DIR) / "detect_cli";
-  fs::create_directories(dir);
-  const std::string base = (dir / ("run" + std::to_string(::getpid()))).string();
-  const std::string cmd = std::string(OSPREY_DETECT) + " -m '" + kConfig + "' --weights '" + kWeights + "' --threads 2 " + args +
-                          " >" + base + ".out 2>" + base + ".err";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(base + ".out"), slurp(base + ".err")};
-}
-
-std::vector<json> lines(const std::string& text) {
-  std::vector<json> v;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) v.push_back(json::parse(line));
-  return v;
+CommandResult detect(const std::string& args) {
+  return run_command(std::string(OSPREY_DETECT) + " -m '" + kConfig + "' --weights '" + kWeights + "' --threads 2 " + args, kWorkDir);
 }
 
 }  // namespace
@@ -60,11 +34,11 @@ std::vector<json> lines(const std::string& text) {
 TEST_CASE("detections as JSON lines with every output format written") {
   const fs::path dir = scratch("formats");
   std::ofstream(dir / "gt.json") << R"({"images": [{"id": 42, "file_name": "dog.jpg"}, {"id": 7, "file_name": "person.jpg"}]})";
-  const Result r = detect("'" + kPhotos + "/dog.jpg' '" + kPhotos + "/person.jpg' --conf 0.06 --max-det 20 --draw '" +
+  const CommandResult r = detect("'" + kPhotos + "/dog.jpg' '" + kPhotos + "/person.jpg' --conf 0.06 --max-det 20 --draw '" +
                           (dir / "draw").string() + "' --txt '" + (dir / "txt").string() + "' --coco-out '" +
                           (dir / "coco.json").string() + "' --coco-gt '" + (dir / "gt.json").string() + "'");
   REQUIRE(r.code == 0);
-  const auto out = lines(r.out);
+  const auto out = json_lines(r.out);
   REQUIRE(out.size() == 2);
   size_t total = 0;
   for (const auto& j : out) {
@@ -125,10 +99,10 @@ TEST_CASE("detections as JSON lines with every output format written") {
 TEST_CASE("class filter and bad inputs") {
   const fs::path dir = scratch("bad");
   std::ofstream(dir / "broken.jpg") << "not a jpeg";
-  const Result r = detect("'" + (dir / "missing.jpg").string() + "' '" + (dir / "broken.jpg").string() + "' '" + kPhotos +
+  const CommandResult r = detect("'" + (dir / "missing.jpg").string() + "' '" + (dir / "broken.jpg").string() + "' '" + kPhotos +
                           "/dog.jpg' --classes cup,person");
   CHECK(r.code == 1);
-  const auto out = lines(r.out);
+  const auto out = json_lines(r.out);
   REQUIRE(out.size() == 3);
   CHECK(out[0].contains("error"));
   CHECK(out[1].contains("error"));
@@ -140,11 +114,11 @@ TEST_CASE("class filter and bad inputs") {
 
 TEST_CASE("agnostic and soft NMS change what survives as they should") {
   const std::string dog = "'" + kPhotos + "/dog.jpg' --conf 0.05 --max-det 100";
-  const auto hard = lines(detect(dog).out).at(0)["detections"];
-  const auto agnostic = lines(detect(dog + " --agnostic-nms").out).at(0)["detections"];
-  const Result soft_run = detect(dog + " --nms soft");
+  const auto hard = json_lines(detect(dog).out).at(0)["detections"];
+  const auto agnostic = json_lines(detect(dog + " --agnostic-nms").out).at(0)["detections"];
+  const CommandResult soft_run = detect(dog + " --nms soft");
   REQUIRE(soft_run.code == 0);
-  const auto soft = lines(soft_run.out).at(0)["detections"];
+  const auto soft = json_lines(soft_run.out).at(0)["detections"];
   CHECK(agnostic.size() <= hard.size());  // suppressing across classes never keeps more
   // Soft-NMS never touches the best box; later scores only decay, so they stay ordered.
   REQUIRE(!soft.empty());
@@ -166,10 +140,10 @@ TEST_CASE("agnostic and soft NMS change what survives as they should") {
 
 TEST_CASE("batches keep input order and an unreadable image keeps its place") {
   const fs::path dir = scratch("batch");
-  const Result r = detect("--batch 3 '" + kPhotos + "/dog.jpg' '" + (dir / "missing.jpg").string() + "' '" + kPhotos +
+  const CommandResult r = detect("--batch 3 '" + kPhotos + "/dog.jpg' '" + (dir / "missing.jpg").string() + "' '" + kPhotos +
                           "/person.jpg' '" + kPhotos + "/horses.jpg' --max-det 5");
   CHECK(r.code == 1);
-  const auto out = lines(r.out);
+  const auto out = json_lines(r.out);
   REQUIRE(out.size() == 4);
   CHECK(out[0]["image"].get<std::string>().find("dog.jpg") != std::string::npos);
   CHECK(out[1].contains("error"));

@@ -54,12 +54,9 @@ Skipped when DIR/index.json is newer than this script and the tools it imports
 (--force regenerates).
 """
 import argparse
-import json
 import math
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
 import numpy as np
@@ -78,34 +75,13 @@ sys.path.insert(0, TOOLS)
 from export_torchvision import calibrate_weights  # noqa: E402
 from safetensors_io import save_file  # noqa: E402
 from reference_models import fasterrcnn_vgg16  # noqa: E402
+# photo_paths and read_photo are also imported from here by tests/maskrcnn.
+from reference_io import Writer, index_up_to_date, photo_paths, read_photo  # noqa: E402,F401
 
 VERSION = 6
 CLS_SCORE_SCALE = 0.6
 # Files whose change invalidates existing references.
-DEPENDENCIES = [os.path.abspath(__file__)] + [os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py", "reference_models.py")]
-
-
-class Writer:
-    def __init__(self, out_dir):
-        self.out_dir = out_dir
-        self.cases = {}
-
-    def case(self, name, op, arrays, **params):
-        files = {}
-        for key, value in arrays.items():
-            arr = np.ascontiguousarray(np.asarray(value, dtype=np.float32))
-            fname = f"{name}.{key}.npy"
-            np.save(os.path.join(self.out_dir, fname), arr)
-            files[key] = fname
-        self.cases[name] = dict(op=op, arrays=files, **params)
-
-    def finish(self):
-        fd, tmp = tempfile.mkstemp(dir=self.out_dir, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"version": VERSION, "torch": torch.__version__, "torchvision": torchvision.__version__,
-                       "cases": self.cases}, f, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, os.path.join(self.out_dir, "index.json"))
+DEPENDENCIES = [os.path.abspath(__file__)] + [os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py", "reference_models.py", "reference_io.py")]
 
 
 # ---------------------------------------------------------------- inputs
@@ -480,21 +456,6 @@ def backbone_cases(w):
                              max_abs={k: float(v.abs().max()) for k, v in out.items()})
 
 
-def photo_paths(names):
-    """darknet's sample photos, fetched by tools/fetch_assets.sh when missing."""
-    root = os.path.dirname(os.path.dirname(HERE))
-    assets = os.environ.get("OSPREY_ASSETS", os.path.join(root, "assets"))
-    paths = [os.path.join(assets, "photos", "darknet", n) for n in names]
-    if not all(os.path.exists(p) for p in paths):
-        subprocess.run(["bash", os.path.join(TOOLS, "fetch_assets.sh"), assets], check=True)
-    return paths
-
-
-def read_photo(path):
-    """RGB float32 [3, H, W] in [0, 1], as the C++ side receives it (no decoding there)."""
-    return torchvision.io.read_image(path, torchvision.io.ImageReadMode.RGB).float() / 255.0
-
-
 def save_arrays(w, sub, case, arrays):
     files = {}
     for key, value in arrays.items():
@@ -799,15 +760,12 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     index = os.path.join(args.out, "index.json")
-    newest_dependency = max(os.path.getmtime(p) for p in DEPENDENCIES)
-    if not args.force and os.path.exists(index) and os.path.getmtime(index) > newest_dependency:
-        with open(index) as f:
-            if json.load(f).get("version") == VERSION:
-                print(f"{index}: up to date")
-                return 0
+    if not args.force and index_up_to_date(index, VERSION, DEPENDENCIES):
+        print(f"{index}: up to date")
+        return 0
     torch.set_num_threads(1)
     start = time.time()
-    w = Writer(args.out)
+    w = Writer(args.out, VERSION)
     with torch.no_grad():
         for make in (box_cases, nms_cases, soft_nms_cases, box_coder_cases, anchor_cases, roi_cases, multiscale_cases,
                      backbone_cases, transform_cases, detector_cases, detector_v2_cases, detector_mobilenet_cases,

@@ -31,16 +31,11 @@ Skipped when DIR/index.json has this VERSION and is newer than this script and t
 imports (--force regenerates).
 """
 import argparse
-import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 
-import numpy as np
 import torch
-import torchvision
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 from torchvision.models.detection.image_list import ImageList
 
@@ -50,9 +45,10 @@ TOOLS = os.path.join(ROOT, "tools")
 sys.path.insert(0, TOOLS)
 from export_torchvision import calibrate_weights, randomize_batchnorm, ssd512_vgg16  # noqa: E402
 from safetensors_io import save_file  # noqa: E402
+from reference_io import Writer, index_up_to_date, photo_paths, read_photo  # noqa: E402
 
 VERSION = 1
-DEPENDENCIES = [os.path.abspath(__file__)] + [os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py")]
+DEPENDENCIES = [os.path.abspath(__file__)] + [os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py", "reference_io.py")]
 # Background logit offset per model, added after each map's class logits are scaled to unit
 # standard deviation: most default boxes become background and a few dozen to ~150
 # detections per photo clear the family's score threshold, below the detections_per_img cap
@@ -63,19 +59,6 @@ PHOTOS = {"ssd300_vgg16": ["dog.jpg", "person.jpg"], "ssd512_vgg16": ["dog.jpg"]
 
 SSD512_RATIOS = [[2], [2, 3], [2, 3], [2, 3], [2, 3], [2], [2]]
 SSD512_SCALES = [0.07, 0.15, 0.3, 0.45, 0.6, 0.75, 0.9, 1.05]
-
-
-def photo_paths(names):
-    assets = os.environ.get("OSPREY_ASSETS", os.path.join(ROOT, "assets"))
-    paths = [os.path.join(assets, "photos", "darknet", n) for n in names]
-    if not all(os.path.exists(p) for p in paths):
-        subprocess.run(["bash", os.path.join(TOOLS, "fetch_assets.sh"), assets], check=True)
-    return paths
-
-
-def read_photo(path):
-    """RGB float32 [3, H, W] in [0, 1], as the C++ side receives it."""
-    return torchvision.io.read_image(path, torchvision.io.ImageReadMode.RGB).float() / 255.0
 
 
 def build(name):
@@ -120,28 +103,6 @@ def run_ssd(model, images, image_list, features):
     detections = model.postprocess_detections(head, anchors, image_list.image_sizes)
     detections = model.transform.postprocess(detections, image_list.image_sizes, original_sizes)
     return image_list, features, head, anchors, detections
-
-
-class Writer:
-    def __init__(self, out_dir):
-        self.out_dir = out_dir
-        self.cases = {}
-
-    def case(self, name, op, arrays, **params):
-        files = {}
-        for key, value in arrays.items():
-            fname = f"{name}.{key}.npy"
-            np.save(os.path.join(self.out_dir, fname), np.ascontiguousarray(np.asarray(value, dtype=np.float32)))
-            files[key] = fname
-        self.cases[name] = dict(op=op, arrays=files, **params)
-
-    def finish(self):
-        fd, tmp = tempfile.mkstemp(dir=self.out_dir, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"version": VERSION, "torch": torch.__version__, "torchvision": torchvision.__version__,
-                       "cases": self.cases}, f, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, os.path.join(self.out_dir, "index.json"))
 
 
 def detector_case(w, name, seed):
@@ -207,15 +168,12 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     index = os.path.join(args.out, "index.json")
-    newest = max(os.path.getmtime(p) for p in DEPENDENCIES)
-    if not args.force and os.path.exists(index) and os.path.getmtime(index) > newest:
-        with open(index) as f:
-            if json.load(f).get("version") == VERSION:
-                print(f"{index}: up to date")
-                return 0
+    if not args.force and index_up_to_date(index, VERSION, DEPENDENCIES):
+        print(f"{index}: up to date")
+        return 0
     torch.set_num_threads(2)
     start = time.time()
-    w = Writer(args.out)
+    w = Writer(args.out, VERSION)
     with torch.no_grad():
         default_box_cases(w)
         for seed, name in enumerate(("ssd300_vgg16", "ssdlite320_mobilenet_v3_large", "ssd512_vgg16")):
