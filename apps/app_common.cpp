@@ -4,6 +4,7 @@
 
 #include <csignal>
 #include <fstream>
+#include <sstream>
 #include <opencv2/imgcodecs.hpp>
 #include <iostream>
 
@@ -27,13 +28,17 @@ void add_common_flags(CLI::App& app, CommonOptions& o) {
   app.add_option("-o,--output", o.output, "Write the JSON lines to this file (atomically) instead of stdout");
   app.add_flag("!--no-progress", o.progress, "Never show the progress line (shown on a terminal by default)");
   auto* pre = "Preprocessing (overrides the config; for a bare .onnx file)";
-  app.add_option("--input-size", o.input_size, "Network input H,W (or one number)")->delimiter(',')->group(pre);
+  // Comma-separated lists are one token each, so a path after the flag stays an input.
+  app.add_option_function<std::string>("--input-size", [&o](const std::string& v) { o.input_size = comma_numbers<int>("--input-size", v); },
+                                       "Network input H,W (or one number)")->group(pre);
   app.add_option("--channels", o.channels, "rgb, bgr or gray")->group(pre);
   app.add_option("--resize", o.resize, "shorter_side_crop or stretch")->group(pre);
   app.add_option("--resize-shorter", o.resize_shorter, "Shorter side before the centre crop")->group(pre);
   app.add_option("--scale", o.scale, "Factor on 8-bit pixels before mean/std (e.g. 0.00392156862745098)")->group(pre);
-  app.add_option("--mean", o.mean, "Per-channel mean, comma-separated")->delimiter(',')->group(pre);
-  app.add_option("--std", o.std, "Per-channel std, comma-separated")->delimiter(',')->group(pre);
+  app.add_option_function<std::string>("--mean", [&o](const std::string& v) { o.mean = comma_numbers<double>("--mean", v); },
+                                       "Per-channel mean, comma-separated")->group(pre);
+  app.add_option_function<std::string>("--std", [&o](const std::string& v) { o.std = comma_numbers<double>("--std", v); },
+                                       "Per-channel std, comma-separated")->group(pre);
   app.add_option("--labels", o.labels, "Labels file, one name per line")->group(pre);
 }
 
@@ -53,16 +58,12 @@ LoadOptions CommonOptions::load_options() const {
   return options;
 }
 
-void CommonOptions::refuse_preprocessing_flags(const std::string& why) const {
-  const char* flag = !input_size.empty() ? "--input-size"
-                     : !channels.empty() ? "--channels"
-                     : !resize.empty()   ? "--resize"
-                     : resize_shorter > 0 ? "--resize-shorter"
-                     : scale > 0          ? "--scale"
-                     : !mean.empty()      ? "--mean"
-                     : !std.empty()       ? "--std"
-                                          : nullptr;
-  if (flag) throw ModelError(cat(flag, ": ", why));
+std::vector<std::string> comma_items(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
 }
 
 std::vector<std::string> CommonOptions::labels_or(const std::vector<std::string>& fallback) const {

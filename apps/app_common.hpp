@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <opencv2/core.hpp>
 #include <ostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -42,12 +43,27 @@ struct CommonOptions {
 
   // The overrides as LoadOptions for Model::load.
   LoadOptions load_options() const;
-  // For tools that load detectors, which take their preprocessing from the config: throws
-  // ModelError naming the first preprocessing flag given (--labels is fine).
-  void refuse_preprocessing_flags(const std::string& why) const;
   // The --labels file's names, or `fallback` without one.
   std::vector<std::string> labels_or(const std::vector<std::string>& fallback) const;
 };
+
+// Comma-separated flag values ("224,224", "person,dog") are taken as ONE token, so that an
+// input path after the flag is not swallowed by it (CLI11 vector options are greedy).
+// "1,2,3" -> {1, 2, 3}; a malformed item is a usage error naming the flag.
+template <typename T>
+std::vector<T> comma_numbers(const std::string& flag, const std::string& text) {
+  std::vector<T> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    std::istringstream one(item);
+    T v{};
+    if (!(one >> v) || !(one >> std::ws).eof()) throw CLI::ValidationError(flag, "expected comma-separated numbers, got '" + text + "'");
+    out.push_back(v);
+  }
+  if (out.empty()) throw CLI::ValidationError(flag, "expected comma-separated numbers, got '" + text + "'");
+  return out;
+}
+std::vector<std::string> comma_items(const std::string& text);
 
 void add_common_flags(CLI::App& app, CommonOptions& options);
 

@@ -102,7 +102,7 @@ int run_detection(const CommonOptions& o, const DetectOptions& d) {
     params.soft.method = detect::SoftNmsMethod::Gaussian;
     params.soft.sigma = d.soft_sigma;
   }
-  o.refuse_preprocessing_flags("detectors take their preprocessing from the config (set \"input\" or the \"detector\" object there)");
+  params.load = o.load_options();  // a preprocessing flag the detector kind does not use is refused, naming it
   const ProposalMap given = d.proposals.empty() ? ProposalMap{} : read_proposals(d.proposals);
   auto detector = detect::load_detector(o.model, o.weights, params);
   if (!d.proposals.empty() && !detector->accepts_proposals())
@@ -179,7 +179,8 @@ int main(int argc, char** argv) {
   app.add_option("--nms", d.nms, "hard (drop overlaps) or soft (Gaussian soft-NMS: decay their scores)")
       ->check(CLI::IsMember({"hard", "soft"}))->capture_default_str();
   app.add_option("--soft-sigma", d.soft_sigma, "Gaussian soft-NMS sigma")->capture_default_str();
-  app.add_option("--classes", d.classes, "Keep only these classes (names or ids, comma-separated)")->delimiter(',');
+  app.add_option_function<std::string>("--classes", [&d](const std::string& v) { d.classes = comma_items(v); },
+                                       "Keep only these classes (names or ids, comma-separated)");
   app.add_option("--draw", d.draw_dir, "Write annotated images (JPEG) to this directory");
   app.add_option("--coco-out", d.coco_out, "Write COCO results (JSON list for pycocotools' loadRes) to this file");
   app.add_option("--coco-gt", d.coco_gt, "COCO ground truth whose \"images\" give the image ids (default: numeric file names)");

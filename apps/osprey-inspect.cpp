@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
   CLI::App app{"Print a model's layer graph with output shapes, parameters and FLOPs."};
   Options o;
   app.add_option("model", o.model, "ONNX file or model config (JSON)")->required();
-  app.add_option("--input-size", o.size, "H,W (or one number) for open or overridden spatial sizes")->delimiter(',');
+  app.add_option_function<std::string>("--input-size", [&o](const std::string& v) { o.size = comma_numbers<int>("--input-size", v); },
+                                       "H,W (or one number) for open or overridden spatial sizes");
   app.add_option("-b,--batch", o.batch, "Batch size")->check(CLI::PositiveNumber);
   app.add_flag("--json", o.json, "One JSON object instead of a table");
   return run_tool(kTool, argc, argv, app, [&] { return inspect(o); });

@@ -108,7 +108,7 @@ int run_instance(const CommonOptions& o, const SegmentOptions& s) {
   params.score_thresh = s.conf;
   params.iou_thresh = s.iou;
   params.max_detections = s.max_det;
-  o.refuse_preprocessing_flags("detectors take their preprocessing from the config (set \"input\" or the \"detector\" object there)");
+  params.load = o.load_options();  // a preprocessing flag the detector kind does not use is refused, naming it
   auto detector = detect::load_detector(o.model, o.weights, params);
   const ModelConfig& cfg = detector->config();
   const std::vector<std::string> labels = o.labels_or(cfg.labels);

@@ -85,8 +85,8 @@ BlazeFace::BlazeFace(std::unique_ptr<Model> model, const BlazeFaceParams& params
 
 BlazeFace::~BlazeFace() = default;
 
-std::unique_ptr<BlazeFace> BlazeFace::load(const std::string& config, const BlazeFaceParams& params) {
-  std::unique_ptr<Model> model = Model::load(config);
+std::unique_ptr<BlazeFace> BlazeFace::load(const std::string& config, const BlazeFaceParams& params, const LoadOptions& overrides) {
+  std::unique_ptr<Model> model = Model::load(config, overrides);
   const InputSpec& in = model->config().input;
   if (in.height != in.width || in.channel_count() != 3)
     throw ModelError(cat(config, ": input: BlazeFace takes a square RGB input, got ", in.height, "x", in.width, " with ",
@@ -154,7 +154,7 @@ std::unique_ptr<Detector> load_blazeface_detector(const std::string& config, con
     if (p.selection.max_detections < 1) d.fail("max_detections", cat("expected a positive count, got ", p.selection.max_detections));
   });
   p.selection = options.apply(p.selection);
-  return BlazeFace::load(config, p);
+  return BlazeFace::load(config, p, options.load);
 }
 
 }  // namespace osprey::detect

@@ -60,7 +60,8 @@ Detections blazeface_decode(std::span<const float> logits, std::span<const float
 
 class BlazeFace : public Detector {
  public:
-  static std::unique_ptr<BlazeFace> load(const std::string& config, const BlazeFaceParams& params);
+  // `overrides`: "input" keys (size, channels, scale, mean, std) and labels over the config's.
+  static std::unique_ptr<BlazeFace> load(const std::string& config, const BlazeFaceParams& params, const LoadOptions& overrides = {});
   ~BlazeFace() override;
 
   std::vector<Detections> detect(std::span<const Tensor> images) override;

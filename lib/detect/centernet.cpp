@@ -89,7 +89,7 @@ std::unique_ptr<Detector> load_centernet_detector(const std::string& config, con
     if (p.select.max_detections < 1) d.fail("max_detections", cat("expected a positive count, got ", p.select.max_detections));
   });
   p.select = options.apply(p.select);
-  return std::make_unique<CenterNet>(Model::load(config), std::move(p));
+  return std::make_unique<CenterNet>(Model::load(config, options.load), std::move(p));
 }
 
 }  // namespace osprey::detect

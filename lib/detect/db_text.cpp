@@ -215,10 +215,10 @@ DbText::DbText(std::unique_ptr<Model> model, const DbParams& params)
   if (config_.labels.empty()) config_.labels = {"text"};
 }
 
-std::unique_ptr<DbText> DbText::load(const std::string& config, const DbParams& params) {
+std::unique_ptr<DbText> DbText::load(const std::string& config, const DbParams& params, const LoadOptions& overrides) {
   const ModelConfig cfg = read_config(config);
   if (cfg.onnx.empty()) throw ModelError(cat(config, ": architecture: a db_text detector needs {\"onnx\": FILE}"));
-  LoadOptions options;
+  LoadOptions options = overrides;
   // Prepared at a typical size; each image runs at its own (multiples of 32).
   options.input_json = R"({"size": [640, 640], "resize": "stretch"})";
   return std::unique_ptr<DbText>(new DbText(Model::load(config, options), params));
@@ -290,7 +290,7 @@ std::unique_ptr<Detector> load_db_text_detector(const std::string& config, const
   if (!(p.unclip_ratio > 0)) throw ModelError(cat(config, ": detector.unclip_ratio: expected a positive number, got ", p.unclip_ratio));
   if (options.score_thresh) p.box_thresh = *options.score_thresh;
   if (options.max_detections) p.max_detections = *options.max_detections;
-  return DbText::load(config, p);
+  return DbText::load(config, p, options.load);
 }
 
 }  // namespace osprey::detect

@@ -59,7 +59,8 @@ std::vector<std::array<int64_t, 2>> clipper_offset_round(std::span<const std::ar
 
 class DbText : public Detector {
  public:
-  static std::unique_ptr<DbText> load(const std::string& config, const DbParams& params);
+  // `overrides`: the tools' --labels ("input" keys are not used: each image runs at its own size).
+  static std::unique_ptr<DbText> load(const std::string& config, const DbParams& params, const LoadOptions& overrides = {});
 
   // Boxes as Detections: label 0 ("text"), box = the corners' bounds, keypoints = the 4
   // corners; by decreasing score.

@@ -13,9 +13,9 @@
 
 #include "core/tensor.hpp"
 #include "detect/detections.hpp"
+#include "model/model.hpp"
 
 namespace osprey {
-struct ModelConfig;
 class ObjectReader;
 }
 
@@ -30,6 +30,10 @@ struct DetectorOptions {
   std::optional<int64_t> max_detections;
   std::optional<Suppression> suppression;
   SoftNmsParams soft;
+  // What the tools' --weights, preprocessing flags and --labels override at load. Each kind
+  // uses only the "input" keys it declares (detector.cpp's table); load_detector refuses
+  // the others with a ModelError naming the flag and the kind.
+  LoadOptions load;
 
   // `defaults` with what is set here applied.
   SelectionParams apply(SelectionParams defaults) const;
@@ -52,7 +56,9 @@ class Detector {
 };
 
 // Loads the detector a config describes; `weights` (when not empty) overrides its weights
-// file. Throws ModelError naming the config when it describes no detector.
+// file (as options.load.weights does). Throws ModelError naming the config when it
+// describes no detector, or naming the flag when options.load.input_json sets an "input"
+// key the kind does not use.
 std::unique_ptr<Detector> load_detector(const std::string& config, const std::string& weights = "",
                                         const DetectorOptions& options = {});
 

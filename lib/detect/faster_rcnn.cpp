@@ -40,9 +40,9 @@ FasterRcnn::FasterRcnn(std::unique_ptr<Model> model, RoiHeads roi_heads, const F
 FasterRcnn::~FasterRcnn() = default;
 
 std::unique_ptr<FasterRcnn> FasterRcnn::load(const std::string& config, const std::string& weights,
-                                             const FasterRcnnParams& params) {
-  LoadOptions options;
-  options.weights = weights;
+                                             const FasterRcnnParams& params, const LoadOptions& overrides) {
+  LoadOptions options = overrides;
+  if (!weights.empty()) options.weights = weights;
   std::unique_ptr<Model> model = Model::load(config, options);
   const FasterRcnnArch arch = fasterrcnn_arch_of_config(config);
   FasterRcnnParams p = params;
@@ -130,7 +130,7 @@ std::unique_ptr<Detector> load_faster_rcnn_detector(const std::string& config, c
   params.box.detections_per_img = select.max_detections;
   params.box.suppression = select.suppression;
   params.box.soft = select.soft;
-  return FasterRcnn::load(config, weights, params);
+  return FasterRcnn::load(config, weights, params, options.load);
 }
 
 }  // namespace osprey::detect

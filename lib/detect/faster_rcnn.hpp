@@ -43,9 +43,10 @@ class FasterRcnn : public Detector {
  public:
   // `config`: a model config whose architecture family is fasterrcnn_resnet50_fpn,
   // fasterrcnn_resnet50_fpn_v2, fasterrcnn_mobilenet_v3_large_fpn or fasterrcnn_vgg16;
-  // `weights` overrides its weights file when not empty.
+  // `weights` overrides its weights file when not empty; `overrides` (the tools' --labels)
+  // reach Model::load ("input" keys are not used: the architecture sizes and normalises).
   static std::unique_ptr<FasterRcnn> load(const std::string& config, const std::string& weights = "",
-                                          const FasterRcnnParams& params = {});
+                                          const FasterRcnnParams& params = {}, const LoadOptions& overrides = {});
   ~FasterRcnn();
 
   // What detect() computed on the way, for inspection and tests.

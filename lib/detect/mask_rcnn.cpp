@@ -30,7 +30,8 @@ MaskRcnn::MaskRcnn(std::unique_ptr<FasterRcnn> rcnn, std::unique_ptr<Executor> m
 
 MaskRcnn::~MaskRcnn() = default;
 
-std::unique_ptr<MaskRcnn> MaskRcnn::load(const std::string& config, const std::string& weights, const MaskRcnnParams& params) {
+std::unique_ptr<MaskRcnn> MaskRcnn::load(const std::string& config, const std::string& weights, const MaskRcnnParams& params,
+                                         const LoadOptions& overrides) {
   const nlohmann::json doc = read_json_file(config);
   if (!doc.is_object()) throw ModelError(cat(config, ": expected a JSON object"));
   ObjectReader top(doc, config);
@@ -46,7 +47,7 @@ std::unique_ptr<MaskRcnn> MaskRcnn::load(const std::string& config, const std::s
     if (!(threshold >= 0 && threshold < 1)) d.fail("mask_threshold", "must be in [0, 1)");
     p.mask_threshold = static_cast<float>(threshold);
   });
-  std::unique_ptr<FasterRcnn> rcnn = FasterRcnn::load(config, weights, p.rcnn);
+  std::unique_ptr<FasterRcnn> rcnn = FasterRcnn::load(config, weights, p.rcnn, overrides);
   p.rcnn = rcnn->params();
   const MaskHeadArch arch = maskrcnn_mask_head_arch(family, rcnn->arch());
   auto graph = std::make_shared<Graph>(maskrcnn_mask_head_graph(arch));
@@ -162,7 +163,7 @@ std::unique_ptr<Detector> load_mask_rcnn_detector(const std::string& config, con
   box.detections_per_img = select.max_detections;
   box.suppression = select.suppression;
   box.soft = select.soft;
-  return MaskRcnn::load(config, weights, params);
+  return MaskRcnn::load(config, weights, params, options.load);
 }
 
 }  // namespace osprey::detect

@@ -34,8 +34,9 @@ class MaskRcnn : public Detector {
   // `config`: a model config whose family is maskrcnn_resnet50_fpn or _v2 (its optional
   // "detector" object: {"kind": "mask_rcnn", "mask_threshold": 0.5}, which overrides
   // params.mask_threshold); `weights` overrides its weights file when not empty.
+  // `overrides` as for FasterRcnn::load.
   static std::unique_ptr<MaskRcnn> load(const std::string& config, const std::string& weights = "",
-                                        const MaskRcnnParams& params = {});
+                                        const MaskRcnnParams& params = {}, const LoadOptions& overrides = {});
   ~MaskRcnn();
 
   // What detect() computed on the way, for inspection and tests.

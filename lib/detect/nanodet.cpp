@@ -109,7 +109,7 @@ std::unique_ptr<Detector> load_nanodet_detector(const std::string& config, const
     if (p.select.max_detections < 1) d.fail("max_detections", cat("expected a positive count, got ", p.select.max_detections));
   });
   p.select = options.apply(p.select);
-  return std::make_unique<NanoDet>(Model::load(config), std::move(p));
+  return std::make_unique<NanoDet>(Model::load(config, options.load), std::move(p));
 }
 
 }  // namespace osprey::detect

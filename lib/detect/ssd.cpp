@@ -117,8 +117,8 @@ Ssd::Ssd(std::unique_ptr<Model> model, const SsdArch& arch, const SelectionParam
 Ssd::~Ssd() = default;
 
 std::unique_ptr<Ssd> Ssd::load(const std::string& config, const std::string& weights, const DetectorOptions& options) {
-  LoadOptions load;
-  load.weights = weights;
+  LoadOptions load = options.load;  // --labels ("input" keys are refused: the architecture sizes and normalises)
+  if (!weights.empty()) load.weights = weights;
   std::unique_ptr<Model> model = Model::load(config, load);
   const SsdArch arch = ssd_arch_of_config(config);
   SelectionParams select;

@@ -47,8 +47,8 @@ YoloDetector::YoloDetector(std::unique_ptr<Model> model, std::vector<darknet::He
 YoloDetector::~YoloDetector() = default;
 
 std::unique_ptr<YoloDetector> YoloDetector::load(const std::string& config, const std::string& weights, const DetectorOptions& options) {
-  LoadOptions load;
-  load.weights = weights;
+  LoadOptions load = options.load;  // input.size: the network is built at it
+  if (!weights.empty()) load.weights = weights;
   std::unique_ptr<Model> model = Model::load(config, load);
   std::vector<darknet::Head> heads = heads_of(config, model->config());
   if (heads.empty()) throw ModelError(cat(config, ": the network has no [yolo], [region] or [detection] layer: not a detector"));

@@ -98,26 +98,29 @@ YoloOnnx::YoloOnnx(std::unique_ptr<Model> model, YoloLayout layout, const YoloNm
 
 YoloOnnx::~YoloOnnx() = default;
 
-std::unique_ptr<YoloOnnx> YoloOnnx::load(const std::string& config, YoloLayout layout, const YoloNmsParams& params) {
+std::unique_ptr<YoloOnnx> YoloOnnx::load(const std::string& config, YoloLayout layout, const YoloNmsParams& params,
+                                         const LoadOptions& overrides) {
   const ModelConfig cfg = read_config(config);
   if (cfg.onnx.empty()) throw ModelError(cat(config, ": architecture: a YOLO detector needs {\"onnx\": FILE}"));
-  // The network size: the config's input.size, else the ONNX input's fixed dims, else 640.
+  // The network size: the overrides' input.size, else the config's, else the ONNX input's
+  // fixed dims, else 640.
+  nlohmann::json input = overrides.input_json.empty() ? nlohmann::json::object() : nlohmann::json::parse(overrides.input_json);
   const nlohmann::json doc = read_json_file(config);
-  const bool size_given = doc.contains("input") && doc["input"].is_object() && doc["input"].contains("size");
-  int64_t h = cfg.input.height, w = cfg.input.width;
+  const bool size_given = input.contains("size") || (doc.contains("input") && doc["input"].is_object() && doc["input"].contains("size"));
   if (!size_given) {
     const OnnxModel onnx(cfg.onnx);
     if (onnx.inputs().size() != 1 || onnx.inputs()[0].dims.size() != 4)
       throw ModelError(cat(cfg.onnx, ": expected one image input [N, 3, H, W]"));
     const auto& dims = onnx.inputs()[0].dims;
-    h = dims[2] > 0 ? dims[2] : kDefaultSize;
-    w = dims[3] > 0 ? dims[3] : kDefaultSize;
+    input["size"] = {dims[2] > 0 ? dims[2] : kDefaultSize, dims[3] > 0 ? dims[3] : kDefaultSize};
   }
-  LoadOptions options;
-  // The executor is prepared for this size at load (and the config's preprocessing keys
-  // are not used: the detector letterboxes itself).
-  options.input_json = cat("{\"size\": [", h, ", ", w, "], \"resize\": \"stretch\"}");
+  // The executor is prepared for this size at load (and the config's other preprocessing
+  // keys are not used: the detector letterboxes itself).
+  input["resize"] = "stretch";
+  LoadOptions options = overrides;
+  options.input_json = input.dump();
   std::unique_ptr<Model> model = Model::load(config, options);
+  const int64_t h = model->config().input.height, w = model->config().input.width;
   return std::unique_ptr<YoloOnnx>(new YoloOnnx(std::move(model), layout, params, h, w));
 }
 
@@ -182,7 +185,7 @@ std::unique_ptr<Detector> load_yolo(const std::string& config, const std::string
   p.agnostic = s.suppression == Suppression::Agnostic;
   p.suppression = s.suppression;
   p.soft = s.soft;
-  return YoloOnnx::load(config, layout, p);
+  return YoloOnnx::load(config, layout, p, options.load);
 }
 
 }  // namespace

@@ -47,8 +47,10 @@ Detections yolo_non_max_suppression(std::span<const float> prediction, int64_t b
 
 class YoloOnnx : public Detector {
  public:
-  // `config`: a config whose architecture is {"onnx": ...}; `params` as decided by the loader.
-  static std::unique_ptr<YoloOnnx> load(const std::string& config, YoloLayout layout, const YoloNmsParams& params);
+  // `config`: a config whose architecture is {"onnx": ...}; `params` as decided by the loader;
+  // `overrides`: input.size (the letterbox's network size) and labels over the config's.
+  static std::unique_ptr<YoloOnnx> load(const std::string& config, YoloLayout layout, const YoloNmsParams& params,
+                                        const LoadOptions& overrides = {});
   ~YoloOnnx() override;
 
   std::vector<Detections> detect(std::span<const Tensor> images) override;

@@ -109,7 +109,11 @@ std::vector<std::string> read_labels(ObjectReader& top, const std::string& confi
 
 }  // namespace
 
-ModelConfig read_config(const std::string& config_path, Graph* graph_out) {
+namespace {
+
+// read_config, with `input_json` (LoadOptions::input_json) over the config's "input" before
+// a Darknet network is built at its size.
+ModelConfig read_config_overriding(const std::string& config_path, Graph* graph_out, const std::string& input_json) {
   const nlohmann::json doc = read_json_file(config_path);
   ObjectReader top(doc, config_path);
   ModelConfig config;
@@ -153,6 +157,7 @@ ModelConfig read_config(const std::string& config_path, Graph* graph_out) {
   arch.finish();
 
   if (top.has("input")) read_input(top.object("input"), config.input);
+  if (!input_json.empty()) read_input(ObjectReader(nlohmann::json::parse(input_json), "command line", "input"), config.input);
   if (!darknet_cfg.empty()) {
     darknet::Network net = darknet::build_network(darknet_cfg, config.input.height, config.input.width);
     graph = std::move(net.graph);
@@ -177,6 +182,10 @@ ModelConfig read_config(const std::string& config_path, Graph* graph_out) {
   return config;
 }
 
+}  // namespace
+
+ModelConfig read_config(const std::string& config_path, Graph* graph_out) { return read_config_overriding(config_path, graph_out, ""); }
+
 namespace {
 
 bool has_suffix(const std::string& s, const std::string& suffix) {
@@ -194,12 +203,17 @@ std::unique_ptr<Model> Model::load(const std::string& path, const LoadOptions& o
     config.onnx = path;
   } else {
     auto graph = std::make_shared<Graph>();
-    config = darknet::is_darknet_cfg(path) ? darknet::bare_cfg_config(path, graph.get()) : read_config(path, graph.get());
+    config = darknet::is_darknet_cfg(path) ? darknet::bare_cfg_config(path, graph.get())
+                                           : read_config_overriding(path, graph.get(), options.input_json);
     if (!config.tfjs.empty()) return load_tfjs(std::move(model), options);
     if (config.onnx.empty()) {
       if (!options.weights.empty()) config.weights = options.weights;
       if (config.weights.empty()) throw ModelError(cat(path, ": no weights file (set \"weights\" or pass --weights)"));
+      const InputSpec built = config.input;
       apply_overrides(config, options);
+      // A Darknet network is built for one input size: rebuild a bare cfg's at the new one.
+      if (darknet::is_darknet_cfg(path) && (config.input.height != built.height || config.input.width != built.width))
+        *graph = darknet::build_network(path, config.input.height, config.input.width).graph;
       if (darknet::is_darknet_weights(config.weights)) {
         darknet::bind_darknet_weights(*graph, config.weights);
       } else {

@@ -145,6 +145,14 @@ TEST_CASE("a bare ONNX file with preprocessing flags gives the config's answers"
   const Result bad = run("-m " + q(onnx) + " --channels grey " + q(kPhotos));
   CHECK(bad.code == 2);
   CHECK(bad.err.find("input.channels") != std::string::npos);
+  // A list flag takes one comma-separated token: the path after it stays an input.
+  const Result list_then_path = run("-m " + q(onnx) + " --channels gray --resize stretch --std 0.3530 --mean 0.2860 --input-size 28,28 " +
+                                    q(kPhotos));
+  REQUIRE(list_then_path.code == 0);
+  CHECK(list_then_path.lines().size() == from_config.size());
+  const Result malformed = run("-m " + q(onnx) + " --input-size 28x28 " + q(kPhotos));
+  CHECK(malformed.code == 2);
+  CHECK(malformed.err.find("--input-size: expected comma-separated numbers, got '28x28'") != std::string::npos);
 }
 
 TEST_CASE("inputs: files + directories + globs + list files and stdin - duplicates once") {

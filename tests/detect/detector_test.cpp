@@ -87,3 +87,41 @@ TEST_CASE("load_detector names the config when it describes no detector") {
   CHECK(load_error(no_kind).find("no_kind.json: detector: expected an object with a \"kind\"") != std::string::npos);
   CHECK(load_error(write_config("missing.json", "")).find("missing.json") != std::string::npos);
 }
+
+// The tools' preprocessing flags reach a detector as DetectorOptions::load.input_json; a kind
+// refuses those it would ignore (before loading anything), naming the flag and the kind.
+TEST_CASE("load_detector refuses a preprocessing flag the kind ignores naming the flag and the kind") {
+  auto error = [](const std::string& config, const std::string& input_json) {
+    DetectorOptions options;
+    options.load.input_json = input_json;
+    try {
+      load_detector(std::string(OSPREY_SOURCE_DIR) + "/configs/" + config, "", options);
+    } catch (const ModelError& e) {
+      const std::string message = e.what();
+      MESSAGE(message);
+      return message;
+    }
+    return std::string();
+  };
+  // R-CNN and SSD take sizes and normalisation from their architecture: every flag is refused.
+  std::string e = error("ssd300_vgg16.json", R"({"size": 512})");
+  CHECK(e.starts_with("--input-size: the ssd detector ("));
+  CHECK(e.find("ssd300_vgg16.json) does not use input.size (it takes none of the preprocessing flags") != std::string::npos);
+  e = error("fasterrcnn_resnet50_fpn.json", R"({"mean": [0.5, 0.5, 0.5]})");
+  CHECK(e.starts_with("--mean: the faster_rcnn detector ("));
+  CHECK(error("ppocr_v4_det.json", R"({"resize_shorter": 300})").starts_with("--resize-shorter: the db_text detector ("));
+  // NanoDet uses stretched_input's size, channels and normalisation, never --resize.
+  e = error("nanodet_coco.json", R"({"resize": "stretch"})");
+  CHECK(e.starts_with("--resize: the nanodet detector ("));
+  CHECK(e.find("it takes only --input-size, --channels, --scale, --mean, --std") != std::string::npos);
+  // A YOLOv8 ONNX config takes --input-size only.
+  const std::string yolov8 = write_config("yolov8.json", R"({"task": "detect", "architecture": {"onnx": "none.onnx"}, "detector": {"kind": "yolov8"}})");
+  DetectorOptions options;
+  options.load.input_json = R"({"scale": 1})";
+  try {
+    load_detector(yolov8, "", options);
+    FAIL("expected a ModelError");
+  } catch (const ModelError& x) {
+    CHECK(std::string(x.what()).starts_with("--scale: the yolov8 detector ("));
+  }
+}

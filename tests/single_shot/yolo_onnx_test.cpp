@@ -106,6 +106,27 @@ TEST_CASE("yolov8 postprocessing settings follow the config and the options") {
   }
 }
 
+// --input-size reaches the detector (DetectorOptions::load) and its network: the fixture's
+// export fixes 640x640, so another size is refused at load by the ONNX import, naming the
+// file and both shapes (an export with dynamic H, W runs at the given size).
+TEST_CASE("yolov8 input size override reaches the ONNX network") {
+  DetectorOptions options;
+  options.load.input_json = R"({"size": [320, 416]})";
+  const std::string config = ref_path(ref_case("yolov8").at("config"));
+  std::string message;
+  try {
+    load_detector(config, "", options);
+  } catch (const ModelError& e) {
+    message = e.what();
+  }
+  MESSAGE(message);
+  CHECK(message.find("yolov8.onnx: input 'images' is declared [1, 3, 640, 640]") != std::string::npos);
+  CHECK(message.find("got [1, 3, 320, 416]") != std::string::npos);
+  options.load.input_json = R"({"size": 640})";  // the size it fixes: loads and runs
+  auto detector = load_detector(config, "", options);
+  CHECK(dynamic_cast<YoloOnnx*>(detector.get())->input_height() == 640);
+}
+
 TEST_CASE("yolo_non_max_suppression keeps classes apart and honours agnostic") {
   // Two overlapping boxes (IoU 0.6) of different classes, v8 layout [4 + 2, 2].
   const std::vector<float> p{50, 56,  // cx
