@@ -45,12 +45,15 @@ run-classify: build
 test: deps-test build
 	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
 
-# Osprey next to ONNX Runtime on torchvision exports (seeded weights), batch 1 and 8,
-# 2 threads: ms per image and the ratio.
+# Osprey next to ONNX Runtime on torchvision exports (seeded weights), batch 1 and 8, and
+# on the real ISNet (1024x1024, fp16 weights), 2 threads: ms per image and the ratio; then
+# the detection benchmark (Faster R-CNN against ONNX Runtime and PyTorch).
 bench: deps-test build
 	OSPREY_ORT_DIR=$(BUILD)/ort /usr/bin/python3 tests/onnx/make_onnx_references.py --out $(BUILD)/onnx_refs > /dev/null
 	OSPREY_ORT_DIR=$(BUILD)/ort $(BUILD)/osprey-bench --threads 2 --batch 1,8 --repeat 10 \
 	  $(foreach m,resnet50 googlenet vgg16 mobilenet_v2,$(BUILD)/onnx_refs/$(m)_op13.onnx)
+	OSPREY_ASSET_SETS=isnet tools/fetch_assets.sh
+	OSPREY_ORT_DIR=$(BUILD)/ort $(BUILD)/osprey-bench --threads 2 --batch 1 --repeat 3 assets/isnet/isnet_fp16.onnx
 	OSPREY_ORT_DIR=$(BUILD)/ort /usr/bin/python3 tools/bench_detect.py --build $(BUILD) --threads 2
 
 clean:
