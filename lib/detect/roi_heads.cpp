@@ -7,6 +7,7 @@
 #include <string>
 
 #include "detect/box_coder.hpp"
+#include "detect/softmax_rows.hpp"
 #include "engine/executor.hpp"
 
 namespace osprey::detect {
@@ -30,17 +31,7 @@ Detections postprocess_detections(const Tensor& class_logits, const Tensor& box_
     throw std::invalid_argument("postprocess_detections: expected box regression [" + std::to_string(k) + ", " +
                                 std::to_string(4 * c) + "]");
 
-  // F.softmax(class_logits, -1), as ATen's last-dim kernel: exp(x - max) * (1 / sum).
-  std::vector<float> scores(static_cast<size_t>(k * c));
-  for (int64_t i = 0; i < k; ++i) {
-    const float* x = class_logits.data.data() + i * c;
-    float* s = scores.data() + i * c;
-    const float m = *std::max_element(x, x + c);
-    double sum = 0;
-    for (int64_t j = 0; j < c; ++j) sum += s[j] = std::exp(x[j] - m);
-    const float inv = 1.0f / static_cast<float>(sum);
-    for (int64_t j = 0; j < c; ++j) s[j] *= inv;
-  }
+  const std::vector<float> scores = softmax_rows(class_logits.data, c);  // F.softmax(class_logits, -1)
   std::vector<BoxDelta> codes(static_cast<size_t>(k * c));
   for (int64_t i = 0; i < k * c; ++i) {
     const float* d = box_regression.data.data() + i * 4;

@@ -7,6 +7,7 @@
 
 #include "core/error.hpp"
 #include "detect/box_coder.hpp"
+#include "detect/softmax_rows.hpp"
 #include "detect/transform.hpp"
 #include "model/model.hpp"
 
@@ -49,21 +50,6 @@ void flatten_head(const Tensor& map, int64_t boxes, int64_t columns, std::vector
         for (int64_t a = 0; a < boxes; ++a)
           for (int64_t c = 0; c < columns; ++c) out.push_back(src[((a * columns + c) * h + y) * w + x]);
   }
-}
-
-// F.softmax(logits, -1) row by row, as ATen's last-dim kernel: exp(x - max) * (1 / sum).
-std::vector<float> softmax_rows(const std::vector<float>& logits, int64_t columns) {
-  std::vector<float> out(logits.size());
-  for (size_t r = 0; r < logits.size(); r += static_cast<size_t>(columns)) {
-    const float* x = logits.data() + r;
-    float* s = out.data() + r;
-    const float m = *std::max_element(x, x + columns);
-    double sum = 0;
-    for (int64_t j = 0; j < columns; ++j) sum += s[j] = std::exp(x[j] - m);
-    const float inv = 1.0f / static_cast<float>(sum);
-    for (int64_t j = 0; j < columns; ++j) s[j] *= inv;
-  }
-  return out;
 }
 
 // SSD.postprocess_detections for one image (boxes in network-input pixels).

@@ -4,6 +4,14 @@
 
 namespace osprey {
 
+Node make_node(Op op, std::vector<int> inputs, NodeParams params) {
+  Node n;
+  n.op = op;
+  n.inputs = std::move(inputs);
+  n.params = std::move(params);
+  return n;
+}
+
 const char* op_name(Op op) {
   switch (op) {
     case Op::Input: return "input";

@@ -202,6 +202,9 @@ struct Node {
   P& get() { return std::get<P>(params); }
 };
 
+// A node of `op` on `inputs` with `params`, not yet named or bound: how importers make them.
+Node make_node(Op op, std::vector<int> inputs, NodeParams params = {});
+
 struct Graph {
   std::vector<Node> nodes;
   std::vector<int> inputs;   // node indices of the graph inputs (Op::Input)

@@ -17,14 +17,6 @@ namespace {
 
 using Converter = std::function<void(Importer&, const onnx::NodeProto&)>;
 
-Node make_node(Op op, std::vector<int> inputs, NodeParams params = {}) {
-  Node n;
-  n.op = op;
-  n.inputs = std::move(inputs);
-  n.params = std::move(params);
-  return n;
-}
-
 int normalise_axis(Importer& im, const onnx::NodeProto& node, int64_t axis, size_t rank) {
   const int64_t r = static_cast<int64_t>(rank);
   if (axis < -r || axis >= r) im.fail(node, cat("axis ", axis, " is out of range for rank ", rank));

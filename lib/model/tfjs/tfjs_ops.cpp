@@ -17,14 +17,6 @@ namespace {
 
 using Converter = std::function<void(TfImporter&, const TfNodeView&)>;
 
-Node make_node(Op op, std::vector<int> inputs, NodeParams params = {}) {
-  Node n;
-  n.op = op;
-  n.inputs = std::move(inputs);
-  n.params = std::move(params);
-  return n;
-}
-
 // ------------------------------------------------------------ attributes
 
 const nlohmann::json* attr(const TfNodeView& node, const char* name) {
