@@ -24,13 +24,10 @@ Skipped when DIR/index.json is newer than this script and the tools it imports a
 same version (--force regenerates).
 """
 import argparse
-import json
 import os
 import sys
-import tempfile
 import time
 
-import numpy as np
 import torch
 import torchvision
 from torchvision.models.detection.roi_heads import paste_masks_in_image
@@ -44,25 +41,12 @@ sys.path.insert(0, TOOLS)
 sys.path.insert(0, DETECT)
 from export_torchvision import calibrate_weights  # noqa: E402
 from safetensors_io import save_file  # noqa: E402
-from make_detect_references import frozen_batchnorm, photo_paths, read_photo, run_captured, save_arrays  # noqa: E402
+from make_detect_references import frozen_batchnorm, run_captured, save_arrays  # noqa: E402
+from reference_io import Writer, index_up_to_date, photo_paths, read_photo  # noqa: E402
 
 VERSION = 1
 DEPENDENCIES = [os.path.abspath(__file__), os.path.join(DETECT, "make_detect_references.py")] + [
-    os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py")]
-
-
-class Writer:
-    def __init__(self, out_dir):
-        self.out_dir = out_dir
-        self.cases = {}
-
-    def finish(self):
-        fd, tmp = tempfile.mkstemp(dir=self.out_dir, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w") as f:
-            json.dump({"version": VERSION, "torch": torch.__version__, "torchvision": torchvision.__version__,
-                       "cases": self.cases}, f, indent=1, sort_keys=True)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, os.path.join(self.out_dir, "index.json"))
+    os.path.join(TOOLS, f) for f in ("export_torchvision.py", "safetensors_io.py", "reference_io.py")]
 
 
 def paste_cases(w):
@@ -183,15 +167,12 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.out, exist_ok=True)
     index = os.path.join(args.out, "index.json")
-    newest_dependency = max(os.path.getmtime(p) for p in DEPENDENCIES)
-    if not args.force and not args.only and os.path.exists(index) and os.path.getmtime(index) > newest_dependency:
-        with open(index) as f:
-            if json.load(f).get("version") == VERSION:
-                print(f"{index}: up to date")
-                return 0
+    if not args.force and not args.only and index_up_to_date(index, VERSION, DEPENDENCIES):
+        print(f"{index}: up to date")
+        return 0
     torch.set_num_threads(2)
     start = time.time()
-    w = Writer(args.out)
+    w = Writer(args.out, VERSION)
     only = set(args.only or ["paste", "v1", "v2"])
     with torch.no_grad():
         if "paste" in only:
